@@ -1,0 +1,17 @@
+//! Which code each chapter's component comes from: the reference solution,
+//! or the learner's exercise when its `learner-NN` feature is on.
+
+#[cfg(not(feature = "learner-01"))]
+pub use solution_01_process as process;
+
+#[cfg(feature = "learner-01")]
+pub use exercise_01_process as process;
+
+/// The chapters whose learner code is built in, for a notice at start.
+pub fn learner_chapters() -> Vec<&'static str> {
+    let mut chapters = Vec::new();
+    if cfg!(feature = "learner-01") {
+        chapters.push("01-process");
+    }
+    chapters
+}

@@ -1,0 +1,102 @@
+//! Repository consistency: the book, the solutions, the exercises and the
+//! chapter suites stay in step.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// `NN-topic` directory names under `dir`.
+fn chapter_dirs(dir: &str) -> BTreeSet<String> {
+    std::fs::read_dir(root().join(dir))
+        .unwrap_or_else(|error| panic!("cannot read {dir}/: {error}"))
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| is_chapter_name(name))
+        .collect()
+}
+
+fn is_chapter_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    bytes.len() > 3 && bytes[0].is_ascii_digit() && bytes[1].is_ascii_digit() && bytes[2] == b'-'
+}
+
+/// The chapters that SUMMARY.md links to (drafts with empty links are
+/// chapters still to be written, and do not count).
+fn book_chapters() -> BTreeSet<String> {
+    let summary = std::fs::read_to_string(root().join("book/src/SUMMARY.md")).unwrap();
+    summary
+        .lines()
+        .filter_map(|line| line.split_once("](").map(|(_, rest)| rest))
+        .filter_map(|link| link.split(['/', ')']).next())
+        .filter(|first| is_chapter_name(first))
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn every_chapter_has_its_book_page_solution_exercise_and_suite() {
+    let book = book_chapters();
+    assert!(!book.is_empty(), "SUMMARY.md links no chapter");
+    for dir in ["solutions", "exercises", "chapters"] {
+        assert_eq!(
+            chapter_dirs(dir),
+            book,
+            "{dir}/ and the chapters linked from book/src/SUMMARY.md differ"
+        );
+    }
+}
+
+#[test]
+fn every_chapter_suite_is_named_after_its_number() {
+    for chapter in chapter_dirs("chapters") {
+        let manifest =
+            std::fs::read_to_string(root().join("chapters").join(&chapter).join("Cargo.toml"))
+                .unwrap();
+        let expected = format!("name = \"chapter-{}\"", &chapter[..2]);
+        assert!(
+            manifest.contains(&expected),
+            "chapters/{chapter}/Cargo.toml should say {expected}"
+        );
+    }
+}
+
+#[test]
+fn every_hole_has_a_hint() {
+    let mut holes = 0;
+    for chapter in chapter_dirs("solutions") {
+        for file in rust_files(&root().join("solutions").join(&chapter).join("src")) {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for (number, line) in text.lines().enumerate() {
+                if let Some(hint) = line.trim_start().strip_prefix("// exercise:") {
+                    holes += 1;
+                    assert!(
+                        hint.trim().len() >= 20,
+                        "{}:{}: a hole needs a hint that helps (at least a sentence)",
+                        file.display(),
+                        number + 1
+                    );
+                }
+            }
+        }
+    }
+    assert!(holes > 0, "no holes found in solutions/");
+}
+
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|ext| ext == "rs") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    files
+}
