@@ -28,6 +28,9 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
+    // Before anything else, and before any thread exists: this process may
+    // be the init program of a container (chapter 02).
+    chapters::namespaces::run_init_if_requested();
     let cli = Cli::parse();
     let learner = chapters::learner_chapters();
     if !learner.is_empty() {

@@ -7,13 +7,15 @@ use anyhow::Context;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio::signal::unix::{SignalKind, signal};
 
+use crate::chapters::namespaces::{Isolation, Privileges, Runtime};
 use crate::chapters::process::{Backoff, ContainerSpec, Event, RestartPolicy, Supervisor};
 use crate::duration::parse_duration;
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  \
     k8s-mini run --restart OnFailure -- sh -c 'echo working; exit 1'\n  \
-    k8s-mini run --name web --backoff-initial 1s -- python3 -m http.server 8080\n\n\
+    k8s-mini run --name web --backoff-initial 1s -- python3 -m http.server 8080\n  \
+    k8s-mini run --isolate --hostname box --restart Never -- sh -c 'hostname; ps -e'\n\n\
     Ctrl-C (or SIGTERM) stops the process gracefully: SIGTERM, then SIGKILL after --grace.")]
 pub struct RunArgs {
     /// A name for the process, used in messages and for its log file
@@ -46,6 +48,13 @@ pub struct RunArgs {
     /// A run at least this long resets the back-off
     #[arg(long, default_value = "10m", value_parser = parse_duration)]
     backoff_reset: Duration,
+    /// Run the process in a container: new PID, UTS, IPC, mount and network
+    /// namespaces (and a user namespace when not root)
+    #[arg(long)]
+    isolate: bool,
+    /// The hostname inside the container [default: NAME]
+    #[arg(long, requires = "isolate")]
+    hostname: Option<String>,
     /// Print only the supervisor's events, not the process's output
     #[arg(short, long)]
     quiet: bool,
@@ -99,6 +108,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
     }
     if let Some(dir) = &args.workdir {
         spec = spec.working_dir(dir);
+    }
+
+    if args.isolate {
+        spec = isolate(spec, &name, args.hostname.clone())?;
     }
 
     let log_start = std::fs::metadata(&log).map_or(0, |metadata| metadata.len());
@@ -155,6 +168,21 @@ pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
         let _ = print_new_lines(&log, &mut shown, &name, true).await;
     }
     Ok(exit_code)
+}
+
+/// Wraps the process into a container whose init program is this binary.
+fn isolate(
+    spec: ContainerSpec,
+    name: &str,
+    hostname: Option<String>,
+) -> anyhow::Result<ContainerSpec> {
+    let privileges = Privileges::detect()
+        .map_err(|reason| anyhow::anyhow!("cannot isolate {name}: {reason}"))?;
+    let program = std::env::current_exe().context("cannot find this program's own path")?;
+    let runtime = Runtime::new(program, format!("run-{}", std::process::id()));
+    let mut isolation = Isolation::container(privileges.is_rootless());
+    isolation.hostname = hostname;
+    Ok(runtime.wrap(&spec, &isolation))
 }
 
 fn say(name: &str, message: &str) {

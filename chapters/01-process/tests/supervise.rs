@@ -66,12 +66,10 @@ async fn always_restarts_even_after_success_and_stops_on_request() {
         let tmp = tempfile::tempdir().unwrap();
         let log = tmp.path().join("server.log");
         // Runs 0 and 1 exit cleanly; run 2 stays up, like a server.
-        let script = format!(
-            "n=$(cat count 2>/dev/null || echo 0); echo \"run $n\"; echo $((n + 1)) > count; \
-             if [ \"$n\" -lt 2 ]; then exit 0; fi; exec sleep 60"
-        );
+        let script = "n=$(cat count 2>/dev/null || echo 0); echo \"run $n\"; echo $((n + 1)) > count; \
+             if [ \"$n\" -lt 2 ]; then exit 0; fi; exec sleep 60";
         let spec = ContainerSpec::new("server", "sh")
-            .args(["-c", &script])
+            .args(["-c", script])
             .working_dir(tmp.path())
             .log_path(&log)
             .backoff(fast_backoff());

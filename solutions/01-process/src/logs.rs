@@ -56,10 +56,10 @@ pub(crate) async fn open_log(path: &Path) -> Result<File, SpawnError> {
         path: path.to_path_buf(),
         source,
     };
-    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-        if let Err(source) = tokio::fs::create_dir_all(dir).await {
-            return Err(error(explain_dir_error(dir, source)));
-        }
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty())
+        && let Err(source) = tokio::fs::create_dir_all(dir).await
+    {
+        return Err(error(explain_dir_error(dir, source)));
     }
     OpenOptions::new()
         .create(true)

@@ -1,0 +1,107 @@
+//! Rootless containers: hole `write_id_maps` (src/userns.rs).
+
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+
+use chapter_02::namespaces::{
+    CONFIG_VAR, ContainerConfig, INIT_ARG, IdMapping, Isolation, id_map_line, write_id_maps,
+};
+use insta::{assert_snapshot, with_settings};
+
+const INIT: &str = env!("CARGO_BIN_EXE_container-init");
+
+#[test]
+fn id_maps_are_written_in_the_kernels_format() {
+    let fake_proc = tempfile::tempdir().unwrap();
+    let uid = IdMapping {
+        inside: 0,
+        outside: 1000,
+        count: 1,
+    };
+    let gid = IdMapping {
+        inside: 0,
+        outside: 100,
+        count: 1,
+    };
+    write_id_maps(fake_proc.path(), uid, gid).unwrap();
+    let read = |file: &str| std::fs::read_to_string(fake_proc.path().join(file)).unwrap();
+    let text = format!(
+        "setgroups: {:?}\nuid_map:   {:?}\ngid_map:   {:?}\nline for 1000 ids from 100000: {:?}",
+        read("setgroups"),
+        read("uid_map"),
+        read("gid_map"),
+        id_map_line(IdMapping {
+            inside: 0,
+            outside: 100_000,
+            count: 1000
+        })
+    );
+    with_settings!({
+        description => "write_id_maps into a directory that stands in for /proc/self: uid 1000 and gid 100 become 0 inside",
+        omit_expression => true,
+    }, {
+        assert_snapshot!(text);
+    });
+}
+
+/// An ordinary user (nobody, uid 65534) runs the init program directly:
+/// the user namespace makes it root inside, and nothing else is needed.
+#[test]
+fn an_ordinary_user_gets_a_container_where_it_is_root() {
+    if !testkit::is_root() {
+        eprintln!(
+            "*** skipped: this test switches to the user nobody, which needs root; run the suite as root to include it ***"
+        );
+        return;
+    }
+    let instance = testkit::unique_instance("ch02-rootless");
+    let leaks = testkit::LeakCheck::new(&instance);
+    let mut isolation = Isolation::container(false);
+    isolation.user = Some((
+        IdMapping {
+            inside: 0,
+            outside: 65534,
+            count: 1,
+        },
+        IdMapping {
+            inside: 0,
+            outside: 65534,
+            count: 1,
+        },
+    ));
+    isolation.hostname = Some("rootless".into());
+    let config = ContainerConfig {
+        name: "rootless".into(),
+        instance: instance.clone(),
+        isolation,
+        command: "sh".into(),
+        args: vec![
+            "-c".into(),
+            "echo \"uid $(id -u) gid $(id -g) on $(hostname)\"; cat /proc/self/uid_map".into(),
+        ],
+        env: Vec::new(),
+        working_dir: "/".into(),
+    };
+    let output = Command::new(INIT)
+        .arg(INIT_ARG)
+        .env_clear()
+        .env(CONFIG_VAR, serde_json::to_string(&config).unwrap())
+        .uid(65534)
+        .gid(65534)
+        .current_dir("/")
+        .output()
+        .unwrap();
+    let text = format!(
+        "status: {:?}\nstdout:\n{}stderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    with_settings!({
+        description => "uid 65534 (nobody) runs a container with a user namespace that maps it to 0: root inside, every namespace, no privilege outside",
+        omit_expression => true,
+    }, {
+        assert_snapshot!(text);
+    });
+    leaks.assert_clean();
+}

@@ -1,0 +1,56 @@
+// Generated from solutions/01-process/src/policy.rs by `cargo workshop gen`: fill in the todo!()s, leave the rest as it is.
+use std::fmt;
+use std::str::FromStr;
+
+use crate::ExitStatus;
+
+/// When to restart a process that exited: the pod's `restartPolicy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum RestartPolicy {
+    /// Restart after every exit, even a clean one: for servers that should
+    /// never stop. Kubernetes' default.
+    #[default]
+    Always,
+    /// Restart only after a failure: for jobs that should run to completion.
+    OnFailure,
+    /// Never restart: for one-shot work whose failure someone else handles.
+    Never,
+}
+
+impl RestartPolicy {
+    // ANCHOR: should_restart
+    /// Whether a process that ended with `status` is started again.
+    pub fn should_restart(self, status: ExitStatus) -> bool {
+        todo!(
+            "Always restarts after any exit; OnFailure only after a failure (a non-zero code or a signal); Never does not restart."
+        )
+    }
+    // ANCHOR_END: should_restart
+}
+
+impl fmt::Display for RestartPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `pad` so that `{:<9}` lines up tables.
+        f.pad(match self {
+            RestartPolicy::Always => "Always",
+            RestartPolicy::OnFailure => "OnFailure",
+            RestartPolicy::Never => "Never",
+        })
+    }
+}
+
+impl FromStr for RestartPolicy {
+    type Err = String;
+
+    /// Parses the names Kubernetes uses, exactly as it spells them.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "Always" => Ok(RestartPolicy::Always),
+            "OnFailure" => Ok(RestartPolicy::OnFailure),
+            "Never" => Ok(RestartPolicy::Never),
+            other => Err(format!(
+                "unknown restart policy {other:?}: expected Always, OnFailure or Never"
+            )),
+        }
+    }
+}

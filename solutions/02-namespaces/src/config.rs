@@ -1,0 +1,130 @@
+use std::path::PathBuf;
+
+use nix::sched::CloneFlags;
+use serde::{Deserialize, Serialize};
+
+/// One kind of namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Namespace {
+    /// Process ids: the container's first process is PID 1 and sees only
+    /// its descendants.
+    Pid,
+    /// Hostname and domain name.
+    Uts,
+    /// System V IPC objects and POSIX message queues.
+    Ipc,
+    /// The mount table: mounts made inside stay inside.
+    Mount,
+    /// Network devices, addresses, routes, ports: starts with a lone,
+    /// down loopback device.
+    Network,
+    /// User and group ids: root inside can be an ordinary user outside.
+    User,
+}
+
+impl Namespace {
+    /// Every namespace a container gets, user aside (that one depends on who
+    /// runs it).
+    pub const CONTAINER: [Namespace; 5] = [
+        Namespace::Pid,
+        Namespace::Uts,
+        Namespace::Ipc,
+        Namespace::Mount,
+        Namespace::Network,
+    ];
+}
+
+// ANCHOR: clone_flags
+/// The `CLONE_NEW*` flags that `unshare(2)` takes for these namespaces.
+pub fn clone_flags(namespaces: &[Namespace]) -> CloneFlags {
+    // exercise: Map each namespace to its CLONE_NEW* flag (Pid → CLONE_NEWPID, Uts → CLONE_NEWUTS, Ipc → CLONE_NEWIPC, Mount → CLONE_NEWNS, Network → CLONE_NEWNET, User → CLONE_NEWUSER) and combine them with `|`.
+    namespaces
+        .iter()
+        .map(|namespace| match namespace {
+            Namespace::Pid => CloneFlags::CLONE_NEWPID,
+            Namespace::Uts => CloneFlags::CLONE_NEWUTS,
+            Namespace::Ipc => CloneFlags::CLONE_NEWIPC,
+            // The mount namespace was the first, before anyone expected
+            // others: its flag is just "new namespace".
+            Namespace::Mount => CloneFlags::CLONE_NEWNS,
+            Namespace::Network => CloneFlags::CLONE_NEWNET,
+            Namespace::User => CloneFlags::CLONE_NEWUSER,
+        })
+        .fold(CloneFlags::empty(), |all, flag| all | flag)
+}
+// ANCHOR_END: clone_flags
+
+/// One range of ids mapped into a user namespace: ids `inside ..
+/// inside + count` in the namespace are `outside .. outside + count` on the
+/// host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdMapping {
+    pub inside: u32,
+    pub outside: u32,
+    pub count: u32,
+}
+
+/// How a container is isolated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Isolation {
+    /// The namespaces to create, the user namespace excepted.
+    pub namespaces: Vec<Namespace>,
+    /// With a mapping, a user namespace is created first and these ids are
+    /// mapped (rootless use: the caller becomes root inside).
+    pub user: Option<(IdMapping, IdMapping)>,
+    /// The hostname inside (needs the UTS namespace); the container's name
+    /// when `None`.
+    pub hostname: Option<String>,
+    /// `cgroup.procs` files that the init program writes itself into before
+    /// anything else, so that everything it starts is accounted there.
+    pub cgroup_procs: Vec<PathBuf>,
+}
+
+impl Isolation {
+    /// Every container namespace; a user namespace only when `rootless`.
+    pub fn container(rootless: bool) -> Isolation {
+        let user = rootless.then(|| {
+            let uid = nix::unistd::geteuid().as_raw();
+            let gid = nix::unistd::getegid().as_raw();
+            (
+                IdMapping {
+                    inside: 0,
+                    outside: uid,
+                    count: 1,
+                },
+                IdMapping {
+                    inside: 0,
+                    outside: gid,
+                    count: 1,
+                },
+            )
+        });
+        Isolation {
+            namespaces: Namespace::CONTAINER.to_vec(),
+            user,
+            hostname: None,
+            cgroup_procs: Vec::new(),
+        }
+    }
+
+    pub fn has(&self, namespace: Namespace) -> bool {
+        self.namespaces.contains(&namespace)
+    }
+}
+
+/// Everything the init program needs, passed to it as JSON in an
+/// environment variable (it is small, and the environment survives exec).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerConfig {
+    /// The container's name.
+    pub name: String,
+    /// The cluster instance it belongs to; it names what the container
+    /// creates on the host, so parallel clusters and tests never collide.
+    pub instance: String,
+    pub isolation: Isolation,
+    /// The application: program, arguments, environment, working directory.
+    pub command: String,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub working_dir: PathBuf,
+}

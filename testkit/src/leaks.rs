@@ -1,0 +1,241 @@
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Finds what a test left behind on the host: processes, mounts, cgroups,
+/// network interfaces and directories of one cluster instance.
+///
+/// Call [`LeakCheck::new`] before the test creates anything and
+/// [`LeakCheck::assert_clean`] at its end.
+#[derive(Debug)]
+pub struct LeakCheck {
+    instance: String,
+    paths: Vec<PathBuf>,
+    interfaces_before: BTreeSet<String>,
+}
+
+/// Everything of the instance still there.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Leaks {
+    pub processes: Vec<String>,
+    pub mounts: Vec<String>,
+    pub cgroups: Vec<PathBuf>,
+    pub interfaces: Vec<String>,
+    pub paths: Vec<PathBuf>,
+}
+
+impl Leaks {
+    pub fn is_empty(&self) -> bool {
+        *self == Leaks::default()
+    }
+}
+
+impl fmt::Display for Leaks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for process in &self.processes {
+            writeln!(f, "  process {process}")?;
+        }
+        for mount in &self.mounts {
+            writeln!(f, "  mount {mount}")?;
+        }
+        for cgroup in &self.cgroups {
+            writeln!(f, "  cgroup {}", cgroup.display())?;
+        }
+        for interface in &self.interfaces {
+            writeln!(f, "  network interface {interface}")?;
+        }
+        for path in &self.paths {
+            writeln!(f, "  path {}", path.display())?;
+        }
+        Ok(())
+    }
+}
+
+impl LeakCheck {
+    /// Starts watching the instance `instance`.
+    pub fn new(instance: &str) -> LeakCheck {
+        LeakCheck {
+            instance: instance.to_string(),
+            paths: Vec::new(),
+            interfaces_before: interfaces(),
+        }
+    }
+
+    /// Also require that this path is gone at the end (a state directory).
+    pub fn expect_gone(mut self, path: impl Into<PathBuf>) -> LeakCheck {
+        self.paths.push(path.into());
+        self
+    }
+
+    /// What is left now.
+    pub fn leaks(&self) -> Leaks {
+        Leaks {
+            processes: processes_of(&self.instance),
+            mounts: mounts_of(&self.instance),
+            cgroups: cgroups_of(&self.instance),
+            interfaces: interfaces()
+                .difference(&self.interfaces_before)
+                .filter(|name| name.contains(&self.instance))
+                .cloned()
+                .collect(),
+            paths: self
+                .paths
+                .iter()
+                .filter(|path| path.exists())
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// Panics with a list of what is left, if anything. Processes that were
+    /// killed a moment ago may take a little while to be gone, so this looks
+    /// again for up to two seconds before it calls something a leak.
+    pub fn assert_clean(&self) {
+        let mut leaks = self.leaks();
+        for _ in 0..200 {
+            if leaks.is_empty() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+            leaks = self.leaks();
+        }
+        panic!(
+            "instance {} left things behind on the host:\n{leaks}",
+            self.instance
+        );
+    }
+}
+
+/// Processes whose command line or environment names the instance (the
+/// init programs carry the container's configuration in theirs).
+fn processes_of(instance: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    let own = std::process::id().to_string();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.bytes().all(|b| b.is_ascii_digit()) || name == own {
+            continue;
+        }
+        let dir = entry.path();
+        let mentions = |file: &str| {
+            std::fs::read(dir.join(file))
+                .map(|bytes| contains(&bytes, instance.as_bytes()))
+                .unwrap_or(false)
+        };
+        if mentions("cmdline") || mentions("environ") {
+            let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+            let state = std::fs::read_to_string(dir.join("stat"))
+                .ok()
+                .and_then(|stat| {
+                    stat.rsplit_once(") ")
+                        .map(|(_, rest)| rest.chars().next().unwrap_or('?'))
+                })
+                .unwrap_or('?');
+            found.push(format!("{name} ({}, state {state})", comm.trim()));
+        }
+    }
+    found
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty()
+        && haystack
+            .windows(needle.len())
+            .any(|window| window == needle)
+}
+
+/// Mount points (of this process's mount namespace) whose path or source
+/// names the instance.
+fn mounts_of(instance: &str) -> Vec<String> {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| line.contains(instance))
+        .map(|line| line.split(' ').nth(4).unwrap_or(line).to_string())
+        .collect()
+}
+
+/// cgroup directories, in any hierarchy, whose name contains the instance.
+fn cgroups_of(instance: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    walk(Path::new("/sys/fs/cgroup"), 0, &mut |path| {
+        if path
+            .file_name()
+            .is_some_and(|name| name.to_string_lossy().contains(instance))
+        {
+            found.push(path.to_path_buf());
+            false
+        } else {
+            true
+        }
+    });
+    found
+}
+
+/// Visits directories up to a few levels down; `visit` says whether to
+/// descend.
+fn walk(dir: &Path, depth: usize, visit: &mut dyn FnMut(&Path) -> bool) {
+    if depth > 4 {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if entry.file_type().is_ok_and(|kind| kind.is_dir()) && visit(&path) {
+            walk(&path, depth + 1, visit);
+        }
+    }
+}
+
+fn interfaces() -> BTreeSet<String> {
+    std::fs::read_dir("/sys/class/net")
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_process_of_the_instance_is_a_leak_until_it_is_gone() {
+        let instance = crate::unique_instance("testkit");
+        let check = LeakCheck::new(&instance);
+        assert!(check.leaks().is_empty());
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .env("MARKER", &instance)
+            .spawn()
+            .unwrap();
+        let leaks = check.leaks();
+        assert_eq!(leaks.processes.len(), 1, "{leaks}");
+        assert!(
+            leaks.processes[0].starts_with(&child.id().to_string()),
+            "{leaks}"
+        );
+        child.kill().unwrap();
+        child.wait().unwrap();
+        check.assert_clean();
+    }
+
+    #[test]
+    fn a_directory_that_should_be_gone_is_a_leak() {
+        let dir = std::env::temp_dir().join(crate::unique_instance("testkit-dir"));
+        std::fs::create_dir(&dir).unwrap();
+        let check = LeakCheck::new("no-such-instance").expect_gone(&dir);
+        assert_eq!(check.leaks().paths, vec![dir.clone()]);
+        std::fs::remove_dir(&dir).unwrap();
+        check.assert_clean();
+    }
+}

@@ -1,0 +1,36 @@
+//! Helpers that every chapter suite from 02 on shares.
+//!
+//! Everything the runtime creates on the host carries the cluster's
+//! instance name. Giving every test its own instance name keeps parallel
+//! tests apart, and lets [`LeakCheck`] find exactly what one test left
+//! behind.
+
+mod leaks;
+mod text;
+
+pub use leaks::{LeakCheck, Leaks};
+pub use text::{TEST_LIMIT, guard, is_rfc3339_nanos, readable_log, redact};
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// A fresh instance name, unique on this machine for as long as this
+/// process lives: `<prefix>-<pid>-<n>`.
+pub fn unique_instance(prefix: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("{prefix}-{}-{n}", std::process::id())
+}
+
+/// True when running as root (uid 0).
+pub fn is_root() -> bool {
+    // /proc/self/status has "Uid: real effective saved fs".
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with("Uid:"))
+                .and_then(|line| line.split_whitespace().nth(2).map(|uid| uid == "0"))
+        })
+        .unwrap_or(false)
+}
