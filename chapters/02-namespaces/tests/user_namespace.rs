@@ -81,6 +81,7 @@ fn an_ordinary_user_gets_a_container_where_it_is_root() {
         ],
         env: Vec::new(),
         working_dir: "/".into(),
+        extensions: Default::default(),
     };
     let output = Command::new(INIT)
         .arg(INIT_ARG)

@@ -1,4 +1,5 @@
 // Generated from solutions/02-namespaces/src/config.rs by `cargo workshop gen`: fill in the todo!()s, leave the rest as it is.
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use nix::sched::CloneFlags;
@@ -117,4 +118,8 @@ pub struct ContainerConfig {
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
     pub working_dir: PathBuf,
+    /// What later chapters add (a root filesystem, say), by chapter; read
+    /// by their [`Extension`](crate::Extension).
+    #[serde(default)]
+    pub extensions: BTreeMap<String, serde_json::Value>,
 }

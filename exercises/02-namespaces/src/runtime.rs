@@ -20,6 +20,13 @@ pub const CONFIG_VAR: &str = "K8S_MINI_CONTAINER";
 /// after `fork`, a multi-threaded process may only make async-signal-safe
 /// calls, and setting up a container needs many that are not.
 pub fn run_init_if_requested() {
+    run_init_with(&crate::NoExtension);
+}
+// ANCHOR_END: run_init_if_requested
+
+/// [`run_init_if_requested`] for an init program that does more than this
+/// chapter: `extension` runs at its points of the setup.
+pub fn run_init_with(extension: &dyn crate::Extension) {
     if std::env::args_os().nth(1).is_none_or(|arg| arg != INIT_ARG) {
         return;
     }
@@ -29,14 +36,13 @@ pub fn run_init_if_requested() {
             serde_json::from_str::<ContainerConfig>(&json).map_err(|error| error.to_string())
         });
     match config {
-        Ok(config) => crate::stage::main(&config),
+        Ok(config) => crate::stage::main(&config, extension),
         Err(message) => {
             eprintln!("k8s-mini init: cannot read the container configuration: {message}");
             std::process::exit(125)
         }
     }
 }
-// ANCHOR_END: run_init_if_requested
 
 /// Makes containers out of chapter 01's supervised processes.
 #[derive(Debug, Clone)]
@@ -72,6 +78,17 @@ impl Runtime {
     /// Restart policy, back-off and log file stay as they are: chapter 01's
     /// supervisor does not know it supervises a container.
     pub fn wrap(&self, app: &ContainerSpec, isolation: &Isolation) -> ContainerSpec {
+        self.wrap_with(app, isolation, Default::default())
+    }
+
+    /// [`Runtime::wrap`] with the configuration of later chapters'
+    /// extensions.
+    pub fn wrap_with(
+        &self,
+        app: &ContainerSpec,
+        isolation: &Isolation,
+        extensions: std::collections::BTreeMap<String, serde_json::Value>,
+    ) -> ContainerSpec {
         let config = ContainerConfig {
             name: app.name.clone(),
             instance: self.instance.clone(),
@@ -83,6 +100,7 @@ impl Runtime {
                 .working_dir
                 .clone()
                 .unwrap_or_else(|| PathBuf::from("/")),
+            extensions,
         };
         let json = serde_json::to_string(&config).expect("a container config is always valid JSON");
         let mut spec = app.clone();

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use nix::mount::{MsFlags, mount};
 
-use crate::{ContainerConfig, InitError, Namespace, loopback_up};
+use crate::{ContainerConfig, Extension, InitError, Namespace, loopback_up};
 
 fn setup_error(what: &str) -> impl FnOnce(nix::Error) -> InitError + '_ {
     move |source| InitError::Setup {
@@ -15,7 +15,10 @@ fn setup_error(what: &str) -> impl FnOnce(nix::Error) -> InitError + '_ {
 
 // ANCHOR: prepare
 /// What PID 1 does to its new namespaces before starting the application.
-pub(crate) fn prepare(config: &ContainerConfig) -> Result<(), InitError> {
+pub(crate) fn prepare(
+    config: &ContainerConfig,
+    extension: &dyn Extension,
+) -> Result<(), InitError> {
     let isolation = &config.isolation;
     if isolation.has(Namespace::Mount) {
         // A new mount namespace starts as a copy that still shares mount
@@ -29,7 +32,10 @@ pub(crate) fn prepare(config: &ContainerConfig) -> Result<(), InitError> {
             None::<&str>,
         )
         .map_err(setup_error("make the mounts private"))?;
-        if isolation.has(Namespace::Pid) {
+        // A later chapter's extension may build a whole root filesystem,
+        // with a /proc of its own.
+        let proc_mounted = extension.prepare(config)?;
+        if isolation.has(Namespace::Pid) && !proc_mounted {
             // /proc shows the PID namespace of whoever mounted it: a fresh
             // one makes `ps` see only the container.
             let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;

@@ -12,11 +12,11 @@ use process::ExitStatus;
 
 use crate::init::wait_and_forward;
 use crate::signals::{exit_like, restore, take_over, waited_signals};
-use crate::{ContainerConfig, InitError, Namespace, clone_flags, setup, write_id_maps};
+use crate::{ContainerConfig, Extension, InitError, Namespace, clone_flags, setup, write_id_maps};
 
 /// Runs the init program for `config`; never returns.
-pub(crate) fn main(config: &ContainerConfig) -> ! {
-    match stage_zero(config) {
+pub(crate) fn main(config: &ContainerConfig, extension: &dyn Extension) -> ! {
+    match stage_zero(config, extension) {
         Ok(status) => exit_like(status),
         Err(error) => fail(&error),
     }
@@ -30,7 +30,10 @@ fn fail(error: &InitError) -> ! {
 // ANCHOR: stage_zero
 /// The first process: joins cgroups, creates the namespaces, forks PID 1,
 /// relays signals to it and returns the application's status.
-fn stage_zero(config: &ContainerConfig) -> Result<ExitStatus, InitError> {
+fn stage_zero(
+    config: &ContainerConfig,
+    extension: &dyn Extension,
+) -> Result<ExitStatus, InitError> {
     let isolation = &config.isolation;
     for procs in &isolation.cgroup_procs {
         // "0" means "the process writing": everything we start inherits it.
@@ -57,7 +60,7 @@ fn stage_zero(config: &ContainerConfig) -> Result<ExitStatus, InitError> {
     match unsafe { fork() }.map_err(|source| setup_failed("fork PID 1", source))? {
         ForkResult::Child => {
             drop(status_read);
-            pid_one(config, &signals, status_write)
+            pid_one(config, extension, &signals, status_write)
         }
         ForkResult::Parent { child } => {
             drop(status_write);
@@ -85,12 +88,17 @@ fn setup_failed(what: &str, source: nix::Error) -> InitError {
 // ANCHOR: pid_one
 /// PID 1 of the container: prepares the namespaces, starts the application
 /// and stays as its init, reaping and forwarding, until it exits.
-fn pid_one(config: &ContainerConfig, signals: &SigSet, status_write: OwnedFd) -> ! {
+fn pid_one(
+    config: &ContainerConfig,
+    extension: &dyn Extension,
+    signals: &SigSet,
+    status_write: OwnedFd,
+) -> ! {
     // If the first process dies, so do we, and with us the whole namespace.
     // SAFETY: prctl with these arguments only changes this process.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
     let _ = nix::sys::prctl::set_name(c"k8s-mini-init");
-    if let Err(error) = setup::prepare(config) {
+    if let Err(error) = setup::prepare(config, extension) {
         fail(&error);
     }
     let exec = match setup::resolve(config) {
@@ -99,7 +107,7 @@ fn pid_one(config: &ContainerConfig, signals: &SigSet, status_write: OwnedFd) ->
     };
     // SAFETY: single-threaded, as in stage_zero.
     let app = match unsafe { fork() } {
-        Ok(ForkResult::Child) => start_application(config, signals, &exec),
+        Ok(ForkResult::Child) => start_application(config, extension, signals, &exec),
         Ok(ForkResult::Parent { child }) => child,
         Err(source) => fail(&setup_failed("fork the application", source)),
     };
@@ -111,7 +119,12 @@ fn pid_one(config: &ContainerConfig, signals: &SigSet, status_write: OwnedFd) ->
 }
 // ANCHOR_END: pid_one
 
-fn start_application(config: &ContainerConfig, signals: &SigSet, exec: &setup::Exec) -> ! {
+fn start_application(
+    config: &ContainerConfig,
+    extension: &dyn Extension,
+    signals: &SigSet,
+    exec: &setup::Exec,
+) -> ! {
     let _ = restore(signals);
     if let Err(source) = nix::unistd::chdir(&config.working_dir) {
         fail(&InitError::Exec {
@@ -122,6 +135,9 @@ fn start_application(config: &ContainerConfig, signals: &SigSet, exec: &setup::E
             ),
             code: 125,
         });
+    }
+    if let Err(error) = extension.before_exec(config) {
+        fail(&error);
     }
     let error = nix::unistd::execve(&exec.program, &exec.argv, &exec.envp).unwrap_err();
     fail(&InitError::Exec {

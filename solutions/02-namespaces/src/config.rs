@@ -1,3 +1,4 @@
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use nix::sched::CloneFlags;
@@ -127,4 +128,8 @@ pub struct ContainerConfig {
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
     pub working_dir: PathBuf,
+    /// What later chapters add (a root filesystem, say), by chapter; read
+    /// by their [`Extension`](crate::Extension).
+    #[serde(default)]
+    pub extensions: BTreeMap<String, serde_json::Value>,
 }

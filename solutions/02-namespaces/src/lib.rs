@@ -25,6 +25,7 @@
 
 mod config;
 mod error;
+mod extension;
 mod init;
 mod network;
 mod privileges;
@@ -36,9 +37,10 @@ mod userns;
 
 pub use config::{ContainerConfig, IdMapping, Isolation, Namespace, clone_flags};
 pub use error::InitError;
+pub use extension::{Extension, NoExtension};
 pub use init::{ReapResult, reap_children};
 pub use network::loopback_up;
 pub use privileges::{Privileges, UnsupportedReason};
-pub use runtime::{CONFIG_VAR, INIT_ARG, Runtime, run_init_if_requested};
+pub use runtime::{CONFIG_VAR, INIT_ARG, Runtime, run_init_if_requested, run_init_with};
 pub use signals::{exit_like, is_forwarded};
 pub use userns::{id_map_line, write_id_maps};
