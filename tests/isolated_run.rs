@@ -9,8 +9,7 @@ const BINARY: &str = env!("CARGO_BIN_EXE_k8s-mini");
 #[test]
 fn an_isolated_process_sees_its_own_world() {
     let tmp = tempfile::tempdir().unwrap();
-    let script =
-        "hostname; ps -e -o comm=; sed -n '3,$p' /proc/net/dev | cut -d: -f1 | tr -d ' '";
+    let script = "hostname; ps -e -o comm=; sed -n '3,$p' /proc/net/dev | cut -d: -f1 | tr -d ' '";
     let output = Command::new(BINARY)
         .args([
             "run",

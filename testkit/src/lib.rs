@@ -5,9 +5,11 @@
 //! tests apart, and lets [`LeakCheck`] find exactly what one test left
 //! behind.
 
+mod events;
 mod leaks;
 mod text;
 
+pub use events::{all_events, report, timeline, wait_for_log};
 pub use leaks::{LeakCheck, Leaks};
 pub use text::{TEST_LIMIT, guard, is_rfc3339_nanos, readable_log, redact};
 

@@ -70,15 +70,30 @@ pub async fn events_until(
 }
 
 /// Waits until the log file holds `text` (the process got that far).
+///
+/// Gives up after [`LOG_WAIT`]: a process that printed its line long ago
+/// but whose log stays empty means the log copying is broken.
 pub async fn wait_for_log(log: &Path, text: &str) {
+    let deadline = tokio::time::Instant::now() + LOG_WAIT;
     loop {
         let content = std::fs::read_to_string(log).unwrap_or_default();
         if content.contains(text) {
             return;
         }
+        if tokio::time::Instant::now() > deadline {
+            panic!(
+                "the log {} never showed {text:?} (it holds {content:?}): are the process's \
+                 lines written to the log (format_log_line, copy_lines)?",
+                log.display()
+            );
+        }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
+
+/// How long [`wait_for_log`] waits. Not a performance limit: the lines
+/// waited for are printed within milliseconds.
+pub const LOG_WAIT: Duration = Duration::from_secs(10);
 
 /// True when no process with this id exists any more: not running, and not
 /// a zombie either (signal 0 succeeds on a zombie).

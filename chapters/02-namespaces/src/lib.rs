@@ -15,7 +15,8 @@ use std::path::PathBuf;
 
 use namespaces::{Isolation, Privileges, Runtime};
 use process::{ContainerSpec, Event, RestartPolicy, Supervisor};
-pub use testkit::{guard, readable_log, redact};
+
+pub use testkit::{all_events, guard, readable_log, redact, timeline, wait_for_log};
 
 /// One test's containers: a runtime with its own instance name, a
 /// temporary directory for logs, and the leak check that runs at the end.
@@ -82,75 +83,11 @@ impl Lab {
     pub fn report(&self, name: &str, events: &[Event]) -> String {
         let log = std::fs::read_to_string(self.log_path(name)).unwrap_or_default();
         let log = redact(&readable_log(&log), self.tmp.path());
-        let log = if log.is_empty() {
-            "(empty)".to_string()
-        } else {
-            log
-        };
-        format!(
-            "events:\n{}\nlog:\n{}",
-            indent(&timeline(events)),
-            indent(&log)
-        )
+        testkit::report(events, &log)
     }
 
     /// Fails the test if anything of this lab's instance is left on the host.
     pub fn assert_no_leaks(&self) {
         self.leaks.assert_clean();
-    }
-}
-
-fn indent(text: &str) -> String {
-    text.lines()
-        .map(|line| format!("  {line}\n"))
-        .collect::<String>()
-        .trim_end()
-        .to_string()
-}
-
-/// Renders events one per line, without process ids (they differ per run).
-pub fn timeline(events: &[Event]) -> String {
-    events
-        .iter()
-        .map(|event| match event {
-            Event::Started { restart_count, .. } => format!("Started (restart {restart_count})"),
-            other => other.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// Reads events until supervision finishes.
-pub async fn all_events(mut supervisor: Supervisor) -> Vec<Event> {
-    let mut events = Vec::new();
-    while let Some(event) = supervisor.next_event().await {
-        events.push(event);
-    }
-    events.extend(supervisor.wait().await.expect("the supervisor failed"));
-    events
-}
-
-/// Waits until the log file holds `text`, or the container has finished
-/// (then the test's snapshot shows what happened instead).
-pub async fn wait_for_log(
-    supervisor: &mut Supervisor,
-    log: &std::path::Path,
-    text: &str,
-) -> Vec<Event> {
-    let mut events = Vec::new();
-    loop {
-        if std::fs::read_to_string(log)
-            .unwrap_or_default()
-            .contains(text)
-        {
-            return events;
-        }
-        tokio::select! {
-            event = supervisor.next_event() => match event {
-                Some(event) => events.push(event),
-                None => return events,
-            },
-            () = tokio::time::sleep(std::time::Duration::from_millis(5)) => {}
-        }
     }
 }

@@ -1,0 +1,224 @@
+//! The runner end to end on a throwaway workspace: one chapter with two holes
+//! and a two-test suite, built with the real cargo (no dependencies, so no
+//! network).
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+const SOLUTION: &str = r#"//! A demo chapter.
+
+/// Twice `x`.
+pub fn double(x: u32) -> u32 {
+    // exercise: multiply by two
+    x * 2
+}
+
+/// A greeting.
+pub fn greet(name: &str) -> String {
+    // exercise: say hello to {name}
+    format!("hello {name}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn doubles() {
+        assert_eq!(super::double(2), 4);
+    }
+}
+"#;
+
+const SUITE: &str = r#"use chapter_01::*;
+
+#[test]
+fn doubles() {
+    assert_eq!(double(21), 42);
+}
+
+#[test]
+fn greets() {
+    assert_eq!(greet("you"), "hello you");
+}
+"#;
+
+fn write(root: &Path, path: &str, content: &str) {
+    let path = root.join(path);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, content).unwrap();
+}
+
+fn fixture() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        "Cargo.toml",
+        "[workspace]\nresolver = \"3\"\nmembers = [\"solutions/*\", \"exercises/*\", \"chapters/*\"]\n",
+    );
+    write(
+        root,
+        "solutions/01-demo/Cargo.toml",
+        "[package]\nname = \"solution-01-demo\"\nversion = \"0.1.0\"\nedition = \"2024\"\n",
+    );
+    write(root, "solutions/01-demo/src/lib.rs", SOLUTION);
+    write(
+        root,
+        "chapters/01-demo/Cargo.toml",
+        "[package]\nname = \"chapter-01\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
+         [features]\nsolution = []\n\n[dependencies]\n\
+         exercise = { package = \"exercise-01-demo\", path = \"../../exercises/01-demo\" }\n\
+         solution = { package = \"solution-01-demo\", path = \"../../solutions/01-demo\" }\n",
+    );
+    write(
+        root,
+        "chapters/01-demo/src/lib.rs",
+        "#[cfg(not(feature = \"solution\"))]\npub use exercise::*;\n\
+         #[cfg(feature = \"solution\")]\npub use solution::*;\n",
+    );
+    write(root, "chapters/01-demo/tests/demo.rs", SUITE);
+    dir
+}
+
+/// Run the runner on `root`: whether it succeeded, and all it printed.
+fn workshop(root: &Path, args: &[&str]) -> (bool, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_workshop"))
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .env("CARGO_TARGET_DIR", root.join("target"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+fn assert_contains(text: &str, wanted: &str) {
+    assert!(text.contains(wanted), "expected {wanted:?} in:\n{text}");
+}
+
+#[test]
+fn the_learners_loop_and_the_maintainers_checks() {
+    let dir = fixture();
+    let root = dir.path();
+
+    let (ok, out) = workshop(root, &["gen"]);
+    assert!(ok, "{out}");
+    let exercise = fs::read_to_string(root.join("exercises/01-demo/src/lib.rs")).unwrap();
+    assert_contains(&exercise, "    todo!(\"multiply by two\")\n}");
+    assert_contains(&exercise, "    todo!(\"say hello to {{name}}\")\n}");
+    assert!(!exercise.contains("mod tests"));
+    assert!(workshop(root, &["gen", "--check"]).0);
+
+    let (ok, out) = workshop(root, &["hint", "1"]);
+    assert!(ok);
+    assert_contains(
+        &out,
+        "1. exercises/01-demo/src/lib.rs:7 double\n     multiply by two",
+    );
+    assert_contains(
+        &out,
+        "2. exercises/01-demo/src/lib.rs:12 greet\n     say hello to {name}",
+    );
+
+    assert_contains(&workshop(root, &["status"]).1, "01 demo  not started");
+
+    let (ok, out) = workshop(root, &["check", "01"]);
+    assert!(!ok, "{out}");
+    assert_contains(
+        &out,
+        "chapters/01-demo/tests/demo.rs\n  ✗ doubles\n  ✗ greets\n",
+    );
+    assert_contains(&out, "0 of 2 tests pass.");
+    assert_contains(&out, "not yet implemented: multiply by two");
+    assert_contains(
+        &out,
+        "Next hole: exercises/01-demo/src/lib.rs:7 double: multiply by two",
+    );
+
+    let (ok, out) = workshop(root, &["check", "demo", "--solution"]);
+    assert!(ok, "{out}");
+    assert_contains(&out, "All 2 tests pass.");
+
+    let (ok, out) = workshop(root, &["verify", "01"]);
+    assert!(ok, "{out}");
+    assert_contains(
+        &out,
+        "hole 2 (solutions/01-demo/src/lib.rs:11 greet) ... ok",
+    );
+    assert_contains(&out, "verify: all 1 chapter(s) ok");
+
+    // The learner answers the first hole, wrongly.
+    let answered = exercise.replace("todo!(\"multiply by two\")", "x + 2");
+    write(root, "exercises/01-demo/src/lib.rs", &answered);
+    let (ok, out) = workshop(root, &["check", "01"]);
+    assert!(!ok);
+    assert_contains(&out, "First failure: doubles");
+    assert_contains(&out, "left: 23");
+    assert_contains(&out, "Next hole: exercises/01-demo/src/lib.rs:12 greet");
+    assert_contains(&workshop(root, &["status"]).1, "in progress (0 of 2 tests)");
+
+    // gen would erase that answer: it refuses, and --check names the file.
+    let (ok, out) = workshop(root, &["gen"]);
+    assert!(!ok);
+    assert_contains(&out, "exercises/01-demo/src/lib.rs: double");
+    let (ok, out) = workshop(root, &["gen", "--check"]);
+    assert!(!ok);
+    assert_contains(&out, "stale    exercises/01-demo/src/lib.rs");
+}
+
+#[test]
+fn verify_fails_a_hole_without_a_test_with_teeth() {
+    let dir = fixture();
+    let root = dir.path();
+    let untested = "\n/// Never tested.\npub fn triple(x: u32) -> u32 {\n    // exercise: times three\n    x * 3\n}\n";
+    let solution = SOLUTION.replace("\n#[cfg(test)]", &format!("{untested}\n#[cfg(test)]"));
+    write(root, "solutions/01-demo/src/lib.rs", &solution);
+    assert!(workshop(root, &["gen"]).0);
+
+    let (ok, out) = workshop(root, &["verify"]);
+    assert!(!ok, "{out}");
+    assert_contains(
+        &out,
+        "hole 3 (solutions/01-demo/src/lib.rs:17 triple) has no test with teeth",
+    );
+    assert_contains(&out, "verify: 1 of 1 chapter(s) failed: 01");
+}
+
+#[test]
+fn a_misplaced_marker_is_an_error_naming_the_line() {
+    let dir = fixture();
+    let root = dir.path();
+    let broken = SOLUTION.replace("    x * 2\n", "    x * 2\n    // exercise: late\n");
+    write(root, "solutions/01-demo/src/lib.rs", &broken);
+    let (ok, out) = workshop(root, &["gen"]);
+    assert!(!ok);
+    assert_contains(
+        &out,
+        "error: solutions/01-demo/src/lib.rs:7: `// exercise:` must be the first line of a function body",
+    );
+}
+
+#[test]
+fn verify_kills_a_suite_that_hangs() {
+    let dir = fixture();
+    let root = dir.path();
+    let hanging = "\n#[test]\nfn hangs() {\n    std::thread::sleep(std::time::Duration::from_secs(600));\n}\n";
+    write(
+        root,
+        "chapters/01-demo/tests/demo.rs",
+        &format!("{SUITE}{hanging}"),
+    );
+    assert!(workshop(root, &["gen"]).0);
+    // The fixture builds in about a second, well within the limit.
+
+    let (ok, out) = workshop(root, &["verify", "--time-limit", "5"]);
+    assert!(!ok, "{out}");
+    assert_contains(&out, "[1/4] the suite passes on the solution ... FAILED");
+    assert_contains(&out, "killed: still running at the time limit");
+}
