@@ -76,7 +76,7 @@ impl LeakCheck {
             cgroups: cgroups_of(&self.instance),
             interfaces: interfaces()
                 .difference(&self.interfaces_before)
-                .filter(|name| name.contains(&self.instance))
+                .filter(|name| names(name, &self.instance))
                 .cloned()
                 .collect(),
             paths: self
@@ -141,11 +141,23 @@ fn processes_of(instance: &str) -> Vec<String> {
     found
 }
 
+/// Whether `haystack` names the instance `needle`: an occurrence not
+/// followed by a character that could continue a name, so that instance
+/// `t-1` is not found in `t-10`.
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty()
-        && haystack
-            .windows(needle.len())
-            .any(|window| window == needle)
+    if needle.is_empty() || haystack.len() < needle.len() {
+        return false;
+    }
+    (0..=haystack.len() - needle.len()).any(|start| {
+        haystack[start..].starts_with(needle)
+            && haystack.get(start + needle.len()).is_none_or(|next| {
+                !(next.is_ascii_alphanumeric() || *next == b'-' || *next == b'_')
+            })
+    })
+}
+
+fn names(text: &str, instance: &str) -> bool {
+    contains(text.as_bytes(), instance.as_bytes())
 }
 
 /// Mount points (of this process's mount namespace) whose path or source
@@ -154,7 +166,7 @@ fn mounts_of(instance: &str) -> Vec<String> {
     std::fs::read_to_string("/proc/self/mountinfo")
         .unwrap_or_default()
         .lines()
-        .filter(|line| line.contains(instance))
+        .filter(|line| names(line, instance))
         .map(|line| line.split(' ').nth(4).unwrap_or(line).to_string())
         .collect()
 }
@@ -227,6 +239,15 @@ mod tests {
         child.kill().unwrap();
         child.wait().unwrap();
         check.assert_clean();
+    }
+
+    #[test]
+    fn an_instance_is_not_found_in_a_longer_name() {
+        assert!(contains(b"k8s-mini-t-1/pod", b"t-1"));
+        assert!(contains(b"{\"instance\":\"t-1\"}", b"t-1"));
+        assert!(!contains(b"k8s-mini-t-10/pod", b"t-1"));
+        assert!(!contains(b"t-1-x", b"t-1"));
+        assert!(contains(b"t-1", b"t-1"));
     }
 
     #[test]

@@ -1,0 +1,158 @@
+// Generated from solutions/04-cgroups/src/limits.rs by `cargo workshop gen`: fill in the todo!()s, leave the rest as it is.
+use crate::{CFS_PERIOD_US, CgroupError, Controller, Version, cpu_quota, cpu_shares, cpu_weight};
+
+/// The least memory limit accepted: one page. Below it no process can even
+/// start, so a smaller figure is a mistake (often a unit mix-up: `64` meant
+/// as MiB), not a limit.
+pub const MIN_MEMORY_BYTES: u64 = 4096;
+/// More than 1 EiB is no machine's memory: a typo, refused rather than
+/// passed on to the kernel.
+pub const MAX_MEMORY_BYTES: u64 = 1 << 60;
+/// 1000 CPUs.
+pub const MAX_MILLICPU: i64 = 1_000_000;
+/// The kernel's own ceiling on process ids (`PID_MAX_LIMIT`).
+pub const MAX_PIDS: i64 = 4_194_304;
+
+/// What a container may use, in the units of a pod spec. `None` is "no
+/// limit".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Limits {
+    /// `resources.limits.memory`: above it, the kernel reclaims and then
+    /// OOM-kills.
+    pub memory_bytes: Option<u64>,
+    /// `resources.limits.cpu` in millicores: a hard cap (CFS quota).
+    pub cpu_limit_millis: Option<i64>,
+    /// `resources.requests.cpu` in millicores: a relative weight under
+    /// contention. Without one, the limit stands in, as the API server
+    /// defaults a missing request to the limit; without either, the least
+    /// weight, as Kubernetes gives BestEffort containers.
+    pub cpu_request_millis: Option<i64>,
+    /// The most processes and threads at once (`pids.max`).
+    pub pids_max: Option<i64>,
+}
+
+/// One file to write when applying [`Limits`], relative to the cgroup's
+/// directory in the hierarchy of `controller`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitWrite {
+    pub controller: Controller,
+    pub file: &'static str,
+    pub value: String,
+    /// Write only if the file exists: `memory.memsw.limit_in_bytes` needs
+    /// swap accounting, `memory.swap.max` needs swap support.
+    pub if_present: bool,
+}
+
+impl LimitWrite {
+    pub fn new(controller: Controller, file: &'static str, value: impl ToString) -> LimitWrite {
+        LimitWrite {
+            controller,
+            file,
+            value: value.to_string(),
+            if_present: false,
+        }
+    }
+
+    /// The same write, skipped when the file does not exist.
+    pub fn if_present(self) -> LimitWrite {
+        LimitWrite {
+            if_present: true,
+            ..self
+        }
+    }
+}
+
+impl Limits {
+    /// Refuses figures that cannot be meant, naming the field, before
+    /// anything is created.
+    pub fn validate(&self) -> Result<(), CgroupError> {
+        let invalid = |field, problem: String| Err(CgroupError::InvalidLimit { field, problem });
+        if let Some(bytes) = self.memory_bytes {
+            if bytes < MIN_MEMORY_BYTES {
+                return invalid(
+                    "memory_bytes",
+                    format!(
+                        "{bytes} bytes is less than one page ({MIN_MEMORY_BYTES} bytes); \
+                         no process can run in that"
+                    ),
+                );
+            }
+            if bytes > MAX_MEMORY_BYTES {
+                return invalid(
+                    "memory_bytes",
+                    format!("{bytes} bytes is more than 1 EiB, which is no machine's memory"),
+                );
+            }
+        }
+        if let Some(millis) = self.cpu_limit_millis {
+            if millis <= 0 {
+                return invalid(
+                    "cpu_limit_millis",
+                    format!(
+                        "{millis} millicores would never let the container run; \
+                         leave the limit out for no limit"
+                    ),
+                );
+            }
+            if millis > MAX_MILLICPU {
+                return invalid(
+                    "cpu_limit_millis",
+                    format!(
+                        "{millis} millicores is more than {} CPUs",
+                        MAX_MILLICPU / 1000
+                    ),
+                );
+            }
+        }
+        if let Some(millis) = self.cpu_request_millis {
+            if millis < 0 {
+                return invalid(
+                    "cpu_request_millis",
+                    format!("{millis} millicores is negative"),
+                );
+            }
+            if millis > MAX_MILLICPU {
+                return invalid(
+                    "cpu_request_millis",
+                    format!(
+                        "{millis} millicores is more than {} CPUs",
+                        MAX_MILLICPU / 1000
+                    ),
+                );
+            }
+        }
+        if let Some(pids) = self.pids_max {
+            if pids <= 0 {
+                return invalid(
+                    "pids_max",
+                    format!("{pids} would not even let the container's first process start"),
+                );
+            }
+            if pids > MAX_PIDS {
+                return invalid(
+                    "pids_max",
+                    format!("{pids} is more than the kernel's limit of {MAX_PIDS} processes"),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The request that sets the CPU weight (see `cpu_request_millis`).
+    pub fn effective_cpu_request(&self) -> i64 {
+        self.cpu_request_millis
+            .or(self.cpu_limit_millis)
+            .unwrap_or(0)
+    }
+
+    // ANCHOR: writes
+    /// The files to write, in order, to give a cgroup these limits (which
+    /// must be valid). Every limit is written, "no limit" too, so that a
+    /// cgroup that is reused ends up with exactly these limits.
+    pub fn writes(&self, version: Version) -> Vec<LimitWrite> {
+        todo!(
+            "v1: memory.limit_in_bytes and memory.memsw.limit_in_bytes (if present) = bytes or \"-1\"; cpu.cfs_period_us = CFS_PERIOD_US; cpu.cfs_quota_us = quota or \"-1\"; cpu.shares; pids.max = n or \"max\". v2: memory.max = bytes or \"max\"; memory.swap.max = \"0\" (if present); cpu.max = \"<quota or max> <period>\"; cpu.weight; pids.max."
+        )
+    }
+    // ANCHOR_END: writes
+}
