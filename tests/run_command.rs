@@ -5,28 +5,11 @@ use std::time::Duration;
 
 use insta::{assert_snapshot, with_settings};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_k8s-mini");
+mod common;
 
-/// Clock times and process ids change every run.
-fn stable(output: &[u8]) -> String {
-    let text = String::from_utf8_lossy(output);
-    text.lines()
-        .map(|line| {
-            let line = line.split_once(' ').map_or(line, |(_, rest)| rest);
-            match line.find("pid ") {
-                Some(at) => {
-                    let digits = line[at + 4..]
-                        .chars()
-                        .take_while(char::is_ascii_digit)
-                        .count();
-                    format!("{}pid [pid]{}", &line[..at], &line[at + 4 + digits..])
-                }
-                None => line.to_string(),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
+use common::stable;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_k8s-mini");
 
 #[test]
 fn a_failing_job_is_retried_until_it_succeeds() {

@@ -3,9 +3,17 @@
 //! Each subcommand is assembled from the reference solutions in
 //! `solutions/` (or, with a `learner-NN` feature, from your exercise).
 
+mod bench;
 mod chapters;
+mod container;
+mod data_dir;
 mod duration;
+mod image;
+mod quantity;
+mod reset;
 mod run;
+
+use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
@@ -16,6 +24,10 @@ use clap::{Parser, Subcommand};
     about = "A small but real Kubernetes, built chapter by chapter"
 )]
 struct Cli {
+    /// Where images and containers' state are kept
+    /// [default: /var/lib/k8s-mini for root, else ~/.local/share/k8s-mini]
+    #[arg(long, global = true, env = "K8S_MINI_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -23,14 +35,29 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run a command under supervision: restarts with back-off, logs,
-    /// graceful stop (chapter 01)
+    /// graceful stop (chapter 01), optionally in a container (02-04)
     Run(run::RunArgs),
+    /// Manage the local image store (chapter 03)
+    #[command(subcommand)]
+    Image(image::ImageCommand),
+    /// Measure container start latency against unshare and runc
+    Bench(bench::BenchArgs),
+    /// Remove what crashed runs left behind: container directories and
+    /// cgroups whose processes are gone
+    Reset(reset::ResetArgs),
+}
+
+fn block_on(work: impl std::future::Future<Output = anyhow::Result<i32>>) -> anyhow::Result<i32> {
+    tokio::runtime::Runtime::new()
+        .map_err(|error| anyhow::anyhow!("cannot start the async runtime: {error}"))?
+        .block_on(work)
 }
 
 fn main() -> std::process::ExitCode {
     // Before anything else, and before any thread exists: this process may
-    // be the init program of a container (chapter 02).
-    chapters::namespaces::run_init_if_requested();
+    // be a container's init program, or the program of a built-in image
+    // (chapters 02 and 03).
+    chapters::filesystem::run_init_if_requested();
     let cli = Cli::parse();
     let learner = chapters::learner_chapters();
     if !learner.is_empty() {
@@ -39,18 +66,13 @@ fn main() -> std::process::ExitCode {
             learner.join(", ")
         );
     }
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("k8s-mini: cannot start the async runtime: {error}");
-            return std::process::ExitCode::FAILURE;
-        }
+    let data_dir = cli.data_dir.unwrap_or_else(data_dir::default_data_dir);
+    let result = match cli.command {
+        Command::Image(command) => image::run(command, &data_dir),
+        Command::Reset(args) => reset::run(args, &data_dir),
+        Command::Run(args) => block_on(run::run(args, &data_dir)),
+        Command::Bench(args) => block_on(bench::run(args, &data_dir)),
     };
-    let result = runtime.block_on(async {
-        match cli.command {
-            Command::Run(args) => run::run(args).await,
-        }
-    });
     match result {
         Ok(code) => std::process::ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(error) => {

@@ -7,8 +7,10 @@ use anyhow::Context;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::chapters::namespaces::{Isolation, Privileges, Runtime};
+use crate::chapters::cgroups::Limits;
+use crate::chapters::filesystem::rootfs::Volume;
 use crate::chapters::process::{Backoff, ContainerSpec, Event, RestartPolicy, Supervisor};
+use crate::container::{Settings, contain};
 use crate::duration::parse_duration;
 
 #[derive(Debug, clap::Args)]
@@ -52,15 +54,35 @@ pub struct RunArgs {
     /// namespaces (and a user namespace when not root)
     #[arg(long)]
     isolate: bool,
+    /// Run it in a container with this image's root filesystem (implies
+    /// --isolate); COMMAND then replaces the image's entrypoint
+    #[arg(long)]
+    image: Option<String>,
+    /// Make the container's root filesystem read-only
+    #[arg(long, requires = "image")]
+    read_only: bool,
+    /// Mount a host path into the container: SOURCE:TARGET[:ro] (repeatable)
+    #[arg(short, long = "volume", value_name = "SRC:DST[:ro]", requires = "image", value_parser = crate::container::parse_volume)]
+    volumes: Vec<Volume>,
+    /// Memory limit, like 64Mi or 1Gi: the process is OOM-killed beyond it
+    #[arg(long, value_parser = crate::quantity::parse_memory)]
+    memory: Option<u64>,
+    /// CPU limit, in millicores (500m) or cores (0.5)
+    #[arg(long, value_parser = crate::quantity::parse_cpu)]
+    cpu: Option<i64>,
+    /// The most processes the container may have at once
+    #[arg(long)]
+    pids: Option<i64>,
     /// The hostname inside the container [default: NAME]
-    #[arg(long, requires = "isolate")]
+    #[arg(long)]
     hostname: Option<String>,
     /// Print only the supervisor's events, not the process's output
     #[arg(short, long)]
     quiet: bool,
-    /// The program and its arguments
+    /// The program and its arguments (with --image: optional, the image's
+    /// entrypoint runs otherwise)
     #[arg(
-        required = true,
+        required_unless_present = "image",
         trailing_var_arg = true,
         allow_hyphen_values = true,
         value_name = "COMMAND"
@@ -72,7 +94,7 @@ fn parse_policy(text: &str) -> Result<RestartPolicy, String> {
     text.parse()
 }
 
-fn parse_env(text: &str) -> Result<(String, String), String> {
+pub fn parse_env(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
         _ => Err(format!("{text:?} is not KEY=VALUE")),
@@ -81,14 +103,15 @@ fn parse_env(text: &str) -> Result<(String, String), String> {
 
 /// Runs the command under supervision until the restart policy lets it end
 /// or a signal stops it; returns the exit code to leave with.
-pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
-    let (program, program_args) = args.command.split_first().context("no command given")?;
-    let name = match &args.name {
-        Some(name) => name.clone(),
-        None => Path::new(program).file_name().map_or_else(
-            || "process".to_string(),
-            |name| name.to_string_lossy().into_owned(),
-        ),
+pub async fn run(args: RunArgs, data_dir: &Path) -> anyhow::Result<i32> {
+    let (program, program_args) = args
+        .command
+        .split_first()
+        .map_or(("", &[][..]), |(first, rest)| (first.as_str(), rest));
+    let name = match (&args.name, &args.image) {
+        (Some(name), _) => name.clone(),
+        (None, Some(image)) if program.is_empty() => default_name(image),
+        _ => default_name(program),
     };
     let log = args
         .log
@@ -110,9 +133,20 @@ pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
         spec = spec.working_dir(dir);
     }
 
-    if args.isolate {
-        spec = isolate(spec, &name, args.hostname.clone())?;
-    }
+    let settings = Settings {
+        isolate: args.isolate || args.hostname.is_some(),
+        hostname: args.hostname.clone(),
+        image: args.image.clone(),
+        read_only: args.read_only,
+        volumes: args.volumes.clone(),
+        limits: Limits {
+            memory_bytes: args.memory,
+            cpu_limit_millis: args.cpu,
+            cpu_request_millis: None,
+            pids_max: args.pids,
+        },
+    };
+    let (spec, made) = contain(spec, &settings, data_dir)?;
 
     let log_start = std::fs::metadata(&log).map_or(0, |metadata| metadata.len());
     let mut supervisor = Supervisor::start(spec)
@@ -122,11 +156,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
         &name,
         &format!(
             "supervising {} (restart policy {}); log {}; Ctrl-C stops it",
-            args.command
-                .iter()
-                .map(|arg| shell_quote(arg))
-                .collect::<Vec<_>>()
-                .join(" "),
+            describe(&args.command, args.image.as_deref()),
             args.restart,
             log.display()
         ),
@@ -157,12 +187,16 @@ pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
         if !args.quiet && !matches!(event, Event::Started { .. }) {
             let _ = print_new_lines(&log, &mut shown, &name, false).await;
         }
+        say(&name, &event.to_string());
         if let Event::Exited { status } = &event {
             exit_code = status.kubernetes_code();
+            if settings.limits != Limits::default() {
+                say(&name, &format!("Terminated: {}", made.termination(*status)));
+            }
         }
-        say(&name, &event.to_string());
     }
     supervisor.wait().await?;
+    made.clean_up()?;
     if !args.quiet {
         // Whatever is left, even a last line without its newline.
         let _ = print_new_lines(&log, &mut shown, &name, true).await;
@@ -170,24 +204,35 @@ pub async fn run(args: RunArgs) -> anyhow::Result<i32> {
     Ok(exit_code)
 }
 
-/// Wraps the process into a container whose init program is this binary.
-fn isolate(
-    spec: ContainerSpec,
-    name: &str,
-    hostname: Option<String>,
-) -> anyhow::Result<ContainerSpec> {
-    let privileges = Privileges::detect()
-        .map_err(|reason| anyhow::anyhow!("cannot isolate {name}: {reason}"))?;
-    let program = std::env::current_exe().context("cannot find this program's own path")?;
-    let runtime = Runtime::new(program, format!("run-{}", std::process::id()));
-    let mut isolation = Isolation::container(privileges.is_rootless());
-    isolation.hostname = hostname;
-    Ok(runtime.wrap(&spec, &isolation))
+/// A name from a program path or an image name: its last part.
+fn default_name(text: &str) -> String {
+    let last = text.rsplit('/').next().unwrap_or(text);
+    let last = last.split(':').next().unwrap_or(last);
+    if last.is_empty() {
+        "process".to_string()
+    } else {
+        last.to_string()
+    }
 }
 
 fn say(name: &str, message: &str) {
     let time = chrono::Local::now().format("%H:%M:%S%.3f");
     println!("{time} {name}: {message}");
+}
+
+/// The command line as a shell would need it, or the image whose
+/// entrypoint runs.
+fn describe(command: &[String], image: Option<&str>) -> String {
+    let line = command
+        .iter()
+        .map(|arg| shell_quote(arg))
+        .collect::<Vec<_>>()
+        .join(" ");
+    match image {
+        Some(image) if line.is_empty() => format!("the entrypoint of image {image}"),
+        Some(image) => format!("{line} in image {image}"),
+        None => line,
+    }
 }
 
 /// Quotes an argument for display the way a shell would need it.

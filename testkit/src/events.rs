@@ -3,6 +3,10 @@ use std::time::Duration;
 
 use process::{Event, Supervisor};
 
+/// How long [`wait_for_log`] waits for its line. Not a performance limit:
+/// the lines waited for come within milliseconds when all is well.
+pub const LOG_WAIT: Duration = Duration::from_secs(10);
+
 /// Renders events one per line, without process ids (they differ per run).
 pub fn timeline(events: &[Event]) -> String {
     events
@@ -28,13 +32,17 @@ pub async fn all_events(mut supervisor: Supervisor) -> Vec<Event> {
 /// Waits until the log file holds `text`, or supervision has finished
 /// (then the test's snapshot shows what happened instead). Returns the
 /// events read meanwhile.
+///
+/// Gives up after [`LOG_WAIT`] (a process that restarts forever without
+/// printing the line would otherwise hold the test until its guard fires).
 pub async fn wait_for_log(supervisor: &mut Supervisor, log: &Path, text: &str) -> Vec<Event> {
     let mut events = Vec::new();
+    let deadline = tokio::time::Instant::now() + LOG_WAIT;
     loop {
-        if std::fs::read_to_string(log)
+        let found = std::fs::read_to_string(log)
             .unwrap_or_default()
-            .contains(text)
-        {
+            .contains(text);
+        if found || tokio::time::Instant::now() > deadline {
             return events;
         }
         tokio::select! {

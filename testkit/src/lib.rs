@@ -9,7 +9,7 @@ mod events;
 mod leaks;
 mod text;
 
-pub use events::{all_events, report, timeline, wait_for_log};
+pub use events::{LOG_WAIT, all_events, report, timeline, wait_for_log};
 pub use leaks::{LeakCheck, Leaks};
 pub use text::{TEST_LIMIT, guard, is_rfc3339_nanos, readable_log, redact};
 

@@ -1,5 +1,6 @@
 //! Rootless containers: hole `write_id_maps` (src/userns.rs).
 
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
@@ -83,7 +84,13 @@ fn an_ordinary_user_gets_a_container_where_it_is_root() {
         working_dir: "/".into(),
         extensions: Default::default(),
     };
-    let output = Command::new(INIT)
+    // The user nobody must be able to run the program wherever the build
+    // is (a home directory may be closed to others): give it a copy.
+    let public = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(public.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let program = public.path().join("container-init");
+    std::fs::copy(INIT, &program).unwrap();
+    let output = Command::new(&program)
         .arg(INIT_ARG)
         .env_clear()
         .env(CONFIG_VAR, serde_json::to_string(&config).unwrap())

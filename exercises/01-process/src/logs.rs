@@ -3,7 +3,7 @@ use std::fmt;
 use std::path::Path;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use tokio::fs::{File, OpenOptions};
+use tokio::fs::File;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
 
 use crate::SpawnError;
@@ -48,21 +48,24 @@ pub fn format_log_line(
 
 /// Opens (creating it and its directory if needed) the log file a process's
 /// output is appended to; one file per container, shared by its restarts.
-pub(crate) async fn open_log(path: &Path) -> Result<File, SpawnError> {
+///
+/// Synchronous on purpose: creating and opening a local file takes
+/// microseconds, while each trip through tokio's blocking pool costs far
+/// more on every container start.
+pub(crate) fn open_log(path: &Path) -> Result<std::fs::File, SpawnError> {
     let error = |source| SpawnError::Log {
         path: path.to_path_buf(),
         source,
     };
     if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty())
-        && let Err(source) = tokio::fs::create_dir_all(dir).await
+        && let Err(source) = std::fs::create_dir_all(dir)
     {
         return Err(error(explain_dir_error(dir, source)));
     }
-    OpenOptions::new()
+    std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
-        .await
         .map_err(error)
 }
 

@@ -35,6 +35,11 @@ fn stage_zero(
     extension: &dyn Extension,
 ) -> Result<ExitStatus, InitError> {
     let isolation = &config.isolation;
+    // The init processes live in the container's cgroup with the
+    // application; when it runs out of memory, the kernel must kill the
+    // application, not them. Lowering the score needs privilege, so a
+    // rootless container does without.
+    let _ = std::fs::write("/proc/self/oom_score_adj", OOM_PROTECTED);
     for procs in &isolation.cgroup_procs {
         // "0" means "the process writing": everything we start inherits it.
         std::fs::write(procs, "0").map_err(|source| InitError::JoinCgroup {
@@ -119,6 +124,9 @@ fn pid_one(
 }
 // ANCHOR_END: pid_one
 
+/// The OOM score adjustment of the init processes: never chosen.
+const OOM_PROTECTED: &str = "-1000";
+
 fn start_application(
     config: &ContainerConfig,
     extension: &dyn Extension,
@@ -126,6 +134,9 @@ fn start_application(
     exec: &setup::Exec,
 ) -> ! {
     let _ = restore(signals);
+    // Back to an ordinary candidate for the OOM killer (raising is always
+    // allowed).
+    let _ = std::fs::write("/proc/self/oom_score_adj", "0");
     if let Err(source) = nix::unistd::chdir(&config.working_dir) {
         fail(&InitError::Exec {
             command: config.command.clone(),

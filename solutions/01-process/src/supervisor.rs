@@ -2,6 +2,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
+use tokio::fs::File;
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -111,7 +112,7 @@ impl Launcher {
         check_working_dir(&working_dir)?;
         resolve_command(&spec.command, spec.path_var(), &working_dir)?;
         // Open once now so that an unwritable log is reported up front.
-        open_log(&spec.log_path).await?;
+        open_log(&spec.log_path)?;
         Ok(Launcher { spec, working_dir })
     }
 
@@ -138,14 +139,22 @@ impl Launcher {
             source,
         })?;
         let pid = child.id().unwrap_or_default();
+        let log = open_log(&spec.log_path)?;
+        let log_error = |source| SpawnError::Log {
+            path: spec.log_path.clone(),
+            source,
+        };
         let mut copiers = Vec::new();
         if let Some(stdout) = child.stdout.take() {
-            let log = open_log(&spec.log_path).await?;
+            let log = File::from_std(log.try_clone().map_err(log_error)?);
             copiers.push(tokio::spawn(copy_lines(stdout, Stream::Stdout, log)));
         }
         if let Some(stderr) = child.stderr.take() {
-            let log = open_log(&spec.log_path).await?;
-            copiers.push(tokio::spawn(copy_lines(stderr, Stream::Stderr, log)));
+            copiers.push(tokio::spawn(copy_lines(
+                stderr,
+                Stream::Stderr,
+                File::from_std(log),
+            )));
         }
         Ok(Instance {
             child,

@@ -1,0 +1,74 @@
+// Generated from solutions/03-filesystem/src/rootfs/devices.rs by `cargo workshop gen`: fill in the todo!()s, leave the rest as it is.
+use std::os::unix::fs::symlink;
+use std::path::Path;
+
+use nix::mount::{MsFlags, mount};
+
+/// The device files a container gets, as runc gives them.
+pub const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];
+
+/// Fills the fresh tmpfs at `dev` (inside the new root): the device files,
+/// a private `/dev/pts`, `/dev/shm`, `/dev/mqueue` and the usual links.
+///
+/// Devices are bind mounts of the host's nodes, not new `mknod`s: the same
+/// devices either way, and it also works in a user namespace, where
+/// `mknod` is not allowed.
+pub fn populate_dev(dev: &Path) -> nix::Result<()> {
+    for name in DEVICES {
+        let target = dev.join(name);
+        std::fs::File::create(&target).map_err(io_errno)?;
+        let source = Path::new("/dev").join(name);
+        mount(
+            Some(&source),
+            &target,
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )?;
+    }
+    let pts = dev.join("pts");
+    std::fs::create_dir(&pts).map_err(io_errno)?;
+    // A new instance: the container's terminals are its own, not the host's.
+    mount(
+        Some("devpts"),
+        &pts,
+        Some("devpts"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
+        Some("newinstance,ptmxmode=0666,mode=0620"),
+    )?;
+    symlink("pts/ptmx", dev.join("ptmx")).map_err(io_errno)?;
+    let shm = dev.join("shm");
+    std::fs::create_dir(&shm).map_err(io_errno)?;
+    mount(
+        Some("shm"),
+        &shm,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        Some("mode=1777,size=65536k"),
+    )?;
+    let mqueue = dev.join("mqueue");
+    std::fs::create_dir(&mqueue).map_err(io_errno)?;
+    // POSIX message queues of the container's IPC namespace; not every
+    // kernel has them, and nothing needs them to start.
+    let _ = mount(
+        Some("mqueue"),
+        &mqueue,
+        Some("mqueue"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        None::<&str>,
+    );
+    for (link, target) in [
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+        ("core", "/proc/kcore"),
+    ] {
+        symlink(target, dev.join(link)).map_err(io_errno)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn io_errno(error: std::io::Error) -> nix::Error {
+    nix::Error::from_raw(error.raw_os_error().unwrap_or(libc::EIO))
+}

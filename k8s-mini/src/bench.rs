@@ -1,0 +1,216 @@
+//! `k8s-mini bench`: container start-to-exit latency, side by side with
+//! references in the same run (chapter 04's figures).
+//!
+//! Each round runs `/bin/true` from the busybox image once per contender,
+//! in turn, so that all of them see the same machine load:
+//! - k8s-mini: every namespace, an overlay root entered with pivot_root,
+//!   /proc, /dev, /sys, masked paths, dropped capabilities, a cgroup with
+//!   memory, CPU and pids limits; cleanup included;
+//! - `unshare --pid --fork --mount --uts --ipc --net chroot ROOTFS /bin/true`;
+//! - `runc run` on a bundle of the same root filesystem.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+use crate::chapters::cgroups::{CgroupName, Cgroups, Limits};
+use crate::chapters::filesystem::{ContainerRequest, Containers};
+use crate::chapters::namespaces::{Isolation, Runtime};
+use crate::chapters::process::{Event, RestartPolicy, Supervisor};
+
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Rounds: each contender starts this many containers
+    #[arg(long, default_value_t = 50)]
+    count: usize,
+    /// Leave runc out (when it is not installed)
+    #[arg(long)]
+    no_runc: bool,
+}
+
+pub async fn run(args: BenchArgs, data_dir: &Path) -> anyhow::Result<i32> {
+    if !nix::unistd::geteuid().is_root() {
+        bail!("the benchmark compares against unshare and runc, which need root: run it with sudo");
+    }
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "note: this is a debug build; for figures worth quoting use `cargo run --release -p k8s-mini -- bench`"
+        );
+    }
+    let store = crate::image::open_store(data_dir)?;
+    let image = store
+        .get("busybox")
+        .context("the benchmark runs /bin/true from the busybox image")?;
+    let work = tempfile::Builder::new()
+        .prefix("k8s-mini-bench-")
+        .tempdir()?;
+    let instance = format!("bench-{}", std::process::id());
+    let program = std::env::current_exe()?;
+    let containers = Containers::new(
+        Runtime::new(&program, &instance),
+        store,
+        work.path().join("containers"),
+    )?;
+    let cgroups = Cgroups::detect()?;
+    let bundle = if args.no_runc {
+        None
+    } else {
+        Some(runc_bundle(work.path(), &image.rootfs)?)
+    };
+
+    let mut k8s_mini = Vec::new();
+    let mut unshare = Vec::new();
+    let mut runc = Vec::new();
+    eprint!("{} rounds: ", args.count);
+    for round in 0..args.count {
+        k8s_mini.push(time_k8s_mini(&containers, &cgroups, &instance, round).await?);
+        unshare.push(time_command(
+            Command::new("unshare")
+                .args([
+                    "--pid", "--fork", "--mount", "--uts", "--ipc", "--net", "chroot",
+                ])
+                .arg(&image.rootfs)
+                .arg("/bin/true"),
+        )?);
+        if let Some(bundle) = &bundle {
+            let state = work.path().join("runc-state");
+            runc.push(time_command(
+                Command::new("runc")
+                    .arg("--root")
+                    .arg(&state)
+                    .args(["run", "--bundle"])
+                    .arg(bundle)
+                    .arg(format!("{instance}-{round}")),
+            )?);
+        }
+        if round % 10 == 9 {
+            eprint!("{} ", round + 1);
+        }
+    }
+    eprintln!();
+    let reference = median(&mut k8s_mini);
+    println!(
+        "{:<44} {:>10} {:>10} {:>10}",
+        "CONTENDER (start /bin/true, wait, clean up)", "MEDIAN", "P90", "VS K8S-MINI"
+    );
+    report(
+        "k8s-mini (all namespaces, overlay, cgroup)",
+        &mut k8s_mini,
+        reference,
+    );
+    report(
+        "unshare ... chroot (namespaces, no root fs)",
+        &mut unshare,
+        reference,
+    );
+    if !runc.is_empty() {
+        report("runc run (bundle of the same rootfs)", &mut runc, reference);
+    }
+    Ok(0)
+}
+
+/// One container of the busybox image running /bin/true, from nothing to
+/// nothing: directory, cgroup, start, exit, removal.
+async fn time_k8s_mini(
+    containers: &Containers,
+    cgroups: &Cgroups,
+    instance: &str,
+    round: usize,
+) -> anyhow::Result<Duration> {
+    let name = format!("c{round}");
+    let started = Instant::now();
+    let limits = Limits {
+        memory_bytes: Some(64 << 20),
+        cpu_limit_millis: Some(1000),
+        cpu_request_millis: None,
+        pids_max: Some(100),
+    };
+    let cgroup = cgroups.create(&CgroupName::new(instance, &[&name])?, &limits)?;
+    let mut isolation = Isolation::container(false);
+    isolation.cgroup_procs = cgroup.procs_files();
+    let request = ContainerRequest {
+        name: name.clone(),
+        image: "busybox".into(),
+        command: vec!["/bin/true".into()],
+        ..ContainerRequest::default()
+    };
+    let (mut spec, root) = containers.create(&request, &isolation)?;
+    spec.restart_policy = RestartPolicy::Never;
+    let mut supervisor = Supervisor::start(spec).await?;
+    let mut status = None;
+    while let Some(event) = supervisor.next_event().await {
+        if let Event::Exited { status: exit } = event {
+            status = Some(exit);
+        }
+    }
+    supervisor.wait().await?;
+    root.remove()?;
+    cgroup.remove()?;
+    let elapsed = started.elapsed();
+    match status {
+        Some(status) if status.success() => Ok(elapsed),
+        other => bail!(
+            "the k8s-mini container ended with {other:?}; see {}",
+            containers.dir(&name).display()
+        ),
+    }
+}
+
+fn time_command(command: &mut Command) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .context("cannot run a reference")?;
+    let elapsed = started.elapsed();
+    if !output.status.success() {
+        bail!(
+            "{command:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(elapsed)
+}
+
+/// A runc bundle whose root is the image's root filesystem, read-only,
+/// running /bin/true without a terminal.
+fn runc_bundle(work: &Path, rootfs: &Path) -> anyhow::Result<PathBuf> {
+    let bundle = work.join("bundle");
+    std::fs::create_dir_all(&bundle)?;
+    let status = Command::new("runc")
+        .arg("spec")
+        .current_dir(&bundle)
+        .status()
+        .context("runc is not installed: apt-get install runc, or use --no-runc")?;
+    if !status.success() {
+        bail!("`runc spec` failed");
+    }
+    let path = bundle.join("config.json");
+    let mut config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+    config["root"]["path"] = rootfs.display().to_string().into();
+    config["root"]["readonly"] = true.into();
+    config["process"]["args"] = serde_json::json!(["/bin/true"]);
+    config["process"]["terminal"] = false.into();
+    std::fs::write(&path, serde_json::to_string_pretty(&config)?)?;
+    Ok(bundle)
+}
+
+fn median(samples: &mut [Duration]) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn report(name: &str, samples: &mut [Duration], reference: Duration) {
+    samples.sort();
+    let median = samples[samples.len() / 2];
+    let p90 = samples[(samples.len() * 9 / 10).min(samples.len() - 1)];
+    let ratio = median.as_secs_f64() / reference.as_secs_f64();
+    println!(
+        "{name:<44} {:>8.2}ms {:>8.2}ms {:>9.2}x",
+        median.as_secs_f64() * 1000.0,
+        p90.as_secs_f64() * 1000.0,
+        ratio
+    );
+}

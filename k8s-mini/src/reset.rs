@@ -1,0 +1,115 @@
+//! `k8s-mini reset`: clean up after runs that crashed.
+//!
+//! Everything k8s-mini makes on the host carries an instance name: the
+//! containers' directories (`<data-dir>/containers/<instance>/`) and the
+//! cgroups (`k8s-mini-<instance>/`). Mounts live in the containers' own
+//! mount namespaces and vanish with them. An instance whose processes are
+//! all gone left the rest behind; this removes it.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use crate::chapters::cgroups::{CgroupName, Cgroups, Controller};
+use crate::chapters::filesystem::remove_tree;
+
+#[derive(Debug, clap::Args)]
+pub struct ResetArgs {
+    /// Only this instance [default: every instance with no live process]
+    #[arg(long)]
+    instance: Option<String>,
+    /// Say what would be removed, remove nothing
+    #[arg(long)]
+    dry_run: bool,
+}
+
+pub fn run(args: ResetArgs, data_dir: &Path) -> anyhow::Result<i32> {
+    let containers = data_dir.join("containers");
+    let cgroups = Cgroups::detect().ok();
+    let mut instances: BTreeSet<String> = names_in(&containers).into_iter().collect();
+    if let Some(root) = cgroups.as_ref().and_then(cgroup_root) {
+        instances.extend(
+            names_in(&root)
+                .into_iter()
+                .filter_map(|name| name.strip_prefix("k8s-mini-").map(String::from)),
+        );
+    }
+    if let Some(only) = &args.instance {
+        instances.retain(|name| name == only);
+    }
+    let mut removed = 0;
+    for instance in instances {
+        if is_alive(&instance) {
+            println!("{instance}: still running, kept");
+            continue;
+        }
+        let dir = containers.join(&instance);
+        if dir.exists() {
+            println!("{instance}: remove {}", dir.display());
+            if !args.dry_run {
+                remove_tree(&dir)?;
+            }
+            removed += 1;
+        }
+        if let (Some(cgroups), Ok(name)) = (&cgroups, CgroupName::instance(&instance))
+            && cgroups.exists(&name)
+        {
+            println!("{instance}: remove cgroup {}", name.as_path().display());
+            if !args.dry_run {
+                cgroups.remove(&name)?;
+            }
+            removed += 1;
+        }
+    }
+    println!(
+        "{removed} thing(s) {}",
+        if args.dry_run {
+            "would be removed"
+        } else {
+            "removed"
+        }
+    );
+    Ok(0)
+}
+
+/// Where instance cgroups are: the memory hierarchy's root (v1) or the
+/// unified root (v2).
+fn cgroup_root(cgroups: &Cgroups) -> Option<std::path::PathBuf> {
+    cgroups.mount(Controller::Memory).map(Path::to_path_buf)
+}
+
+fn names_in(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_dir()))
+                .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// An instance lives while one of its processes does: the init programs
+/// carry `"instance":"<name>"` in their environment, and `k8s-mini run`'s
+/// instances are named after its own pid.
+fn is_alive(instance: &str) -> bool {
+    if let Some(pid) = instance
+        .strip_prefix("run-")
+        .and_then(|pid| pid.parse::<i32>().ok())
+        && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+    {
+        return true;
+    }
+    let marker = format!("\"instance\":\"{instance}\"");
+    std::fs::read_dir("/proc")
+        .map(|entries| {
+            entries.flatten().any(|entry| {
+                std::fs::read(entry.path().join("environ")).is_ok_and(|environ| {
+                    environ
+                        .windows(marker.len())
+                        .any(|window| window == marker.as_bytes())
+                })
+            })
+        })
+        .unwrap_or(false)
+}

@@ -1,0 +1,60 @@
+use caps::{CapSet, Capability, CapsHashSet};
+use namespaces::InitError;
+
+/// The capabilities container runtimes leave a container (containerd's and
+/// Docker's default set): enough to run as root inside and change file
+/// ownership, bind low ports and switch users; not enough to mount, load
+/// kernel modules, trace other processes or change the clock.
+pub const DEFAULT_CAPABILITIES: &[Capability] = &[
+    Capability::CAP_AUDIT_WRITE,
+    Capability::CAP_CHOWN,
+    Capability::CAP_DAC_OVERRIDE,
+    Capability::CAP_FOWNER,
+    Capability::CAP_FSETID,
+    Capability::CAP_KILL,
+    Capability::CAP_MKNOD,
+    Capability::CAP_NET_BIND_SERVICE,
+    Capability::CAP_NET_RAW,
+    Capability::CAP_SETFCAP,
+    Capability::CAP_SETGID,
+    Capability::CAP_SETPCAP,
+    Capability::CAP_SETUID,
+    Capability::CAP_SYS_CHROOT,
+];
+
+fn failed(what: &str) -> impl FnOnce(caps::errors::CapsError) -> InitError + '_ {
+    move |error| InitError::Setup {
+        what: format!("{what} ({error})"),
+        source: nix::errno::Errno::last(),
+    }
+}
+
+// ANCHOR: drop_privileges
+/// Gives up, for good, every privilege the application should not have.
+/// Runs in the application's process, right before `exec`.
+///
+/// Capabilities live in five sets. The *bounding* set caps what the process
+/// and its descendants can ever regain (a setuid-root program included), so
+/// it is cut first, while we still hold CAP_SETPCAP to cut it. Then the
+/// sets the process holds now. `no_new_privs` finally makes `exec` unable to
+/// grant anything more (setuid bits and file capabilities stop working).
+pub fn drop_privileges() -> Result<(), InitError> {
+    // exercise: For every capability not in DEFAULT_CAPABILITIES, drop it from CapSet::Bounding (caps::drop); clear CapSet::Ambient; set Effective, then Permitted, then Inheritable to the default set (caps::set; effective first, as it must stay within permitted); finally prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0).
+    let keep: CapsHashSet = DEFAULT_CAPABILITIES.iter().copied().collect();
+    for capability in caps::all().difference(&keep) {
+        caps::drop(None, CapSet::Bounding, *capability)
+            .map_err(failed("drop a capability from the bounding set"))?;
+    }
+    caps::clear(None, CapSet::Ambient).map_err(failed("clear the ambient capabilities"))?;
+    for set in [CapSet::Effective, CapSet::Permitted, CapSet::Inheritable] {
+        caps::set(None, set, &keep).map_err(failed("set the capabilities"))?;
+    }
+    // SAFETY: prctl with these arguments only changes this process.
+    let result = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
+    nix::errno::Errno::result(result).map_err(|source| InitError::Setup {
+        what: "set no_new_privs".into(),
+        source,
+    })?;
+    Ok(())
+}
+// ANCHOR_END: drop_privileges

@@ -1,0 +1,109 @@
+use std::path::Path;
+
+use nix::mount::{MsFlags, mount};
+
+/// Paths runc hides: kernel memory, key rings, timers and firmware that a
+/// container has no business reading (some leak host information, some
+/// allow attacks on the host kernel).
+pub const MASKED_PATHS: &[&str] = &[
+    "/proc/acpi",
+    "/proc/asound",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+];
+
+/// Paths runc leaves visible but read-only: writing there would change the
+/// host kernel's settings.
+pub const READ_ONLY_PATHS: &[&str] = &[
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+];
+
+// ANCHOR: mask_path
+/// Hides `path`: a file gets `/dev/null` mounted over it (it reads as
+/// empty), a directory an empty read-only tmpfs. A path that does not exist
+/// on this kernel needs no hiding.
+pub fn mask_path(path: &Path) -> nix::Result<()> {
+    // exercise: Look at the path with std::fs::metadata: missing means nothing to do; a directory gets mount("tmpfs", path, "tmpfs", MS_RDONLY, None); anything else gets a bind mount (MS_BIND) of /dev/null.
+    let Ok(metadata) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    if metadata.is_dir() {
+        mount(
+            Some("tmpfs"),
+            path,
+            Some("tmpfs"),
+            MsFlags::MS_RDONLY,
+            None::<&str>,
+        )
+    } else {
+        mount(
+            Some("/dev/null"),
+            path,
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+    }
+}
+// ANCHOR_END: mask_path
+
+/// Makes `path` read-only (it stays visible): bind it onto itself, then
+/// remount that bind read-only. A bind mount cannot be made read-only in
+/// the same call that creates it.
+pub(crate) fn make_read_only(path: &Path) -> nix::Result<()> {
+    if !path.exists() {
+        return Ok(());
+    }
+    mount(
+        Some(path),
+        path,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )?;
+    remount_read_only(path)
+}
+
+/// Remounts an existing bind mount read-only, keeping the flags that the
+/// kernel would otherwise refuse to drop in a user namespace.
+pub(crate) fn remount_read_only(path: &Path) -> nix::Result<()> {
+    let locked = locked_flags(path);
+    mount(
+        None::<&str>,
+        path,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | locked,
+        None::<&str>,
+    )
+}
+
+/// nosuid, nodev and noexec of a mount, which a remount must repeat: in a
+/// user namespace, clearing them is refused with EPERM.
+fn locked_flags(path: &Path) -> MsFlags {
+    let Ok(stat) = nix::sys::statvfs::statvfs(path) else {
+        return MsFlags::empty();
+    };
+    let flags = stat.flags();
+    let mut locked = MsFlags::empty();
+    if flags.contains(nix::sys::statvfs::FsFlags::ST_NOSUID) {
+        locked |= MsFlags::MS_NOSUID;
+    }
+    if flags.contains(nix::sys::statvfs::FsFlags::ST_NODEV) {
+        locked |= MsFlags::MS_NODEV;
+    }
+    if flags.contains(nix::sys::statvfs::FsFlags::ST_NOEXEC) {
+        locked |= MsFlags::MS_NOEXEC;
+    }
+    locked
+}

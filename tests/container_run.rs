@@ -1,0 +1,122 @@
+//! `k8s-mini run --image` and `k8s-mini image`: chapters 01 to 04 together
+//! in the built binary.
+
+use std::process::Command;
+
+use insta::{assert_snapshot, with_settings};
+
+mod common;
+
+use common::stable_events as stable;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_k8s-mini");
+
+fn k8s_mini(data_dir: &std::path::Path) -> Command {
+    let mut command = Command::new(BINARY);
+    command
+        .arg("--data-dir")
+        .arg(data_dir)
+        .current_dir(data_dir);
+    command
+}
+
+#[test]
+fn a_memory_hog_in_a_container_is_oom_killed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let instance_before = std::fs::read_dir("/sys/fs/cgroup").is_ok();
+    let output = k8s_mini(tmp.path())
+        .args([
+            "run",
+            "--image",
+            "busybox",
+            "--restart",
+            "Never",
+            "--memory",
+            "32Mi",
+            "--name",
+            "hog",
+        ])
+        .args(["--", "sh", "-c", "echo allocating; exec tail /dev/zero"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(137),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    with_settings!({
+        omit_expression => true,
+        description => "k8s-mini run --image busybox --memory 32Mi: `tail /dev/zero` keeps its input in memory until the kernel kills it",
+    }, {
+        assert_snapshot!(stable(&output.stdout));
+    });
+    assert!(instance_before);
+    let left: Vec<_> = std::fs::read_dir(tmp.path().join("containers"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert!(left.is_empty(), "container directories left: {left:?}");
+}
+
+#[test]
+fn an_imported_directory_runs_as_an_image() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rootfs = tmp.path().join("rootfs");
+    std::fs::create_dir_all(rootfs.join("bin")).unwrap();
+    let busybox = ["/usr/bin/busybox", "/bin/busybox"]
+        .into_iter()
+        .find(|path| std::path::Path::new(path).exists())
+        .expect("busybox is installed (apt-get install busybox-static)");
+    std::fs::copy(busybox, rootfs.join("bin/busybox")).unwrap();
+    std::os::unix::fs::symlink("busybox", rootfs.join("bin/sh")).unwrap();
+    std::fs::write(rootfs.join("greeting"), "hello from my image\n").unwrap();
+    let import = k8s_mini(tmp.path())
+        .args(["image", "import", "demo/hello:1.0"])
+        .arg(&rootfs)
+        .args([
+            "--entrypoint",
+            r#"["/bin/sh", "-c"]"#,
+            "--env",
+            "MODE=loud",
+            "--",
+        ])
+        .arg("cat /greeting; echo \"MODE=$MODE\"")
+        .output()
+        .unwrap();
+    assert!(
+        import.status.success(),
+        "{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
+    let list = k8s_mini(tmp.path()).args(["image", "ls"]).output().unwrap();
+    let names: Vec<String> = String::from_utf8_lossy(&list.stdout)
+        .lines()
+        .map(|line| line.split_whitespace().next().unwrap_or("").to_string())
+        .collect();
+    let run = k8s_mini(tmp.path())
+        .args(["run", "--image", "demo/hello:1.0", "--restart", "Never"])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let unknown = k8s_mini(tmp.path())
+        .args(["run", "--image", "nginx", "--restart", "Never"])
+        .output()
+        .unwrap();
+    with_settings!({
+        omit_expression => true,
+        description => "image import of a directory with an entrypoint and env, image ls, running it, and running an image that is not there",
+    }, {
+        assert_snapshot!(format!(
+            "import: {}\nimage ls: {names:?}\nrun:\n{}\nunknown image (exit {:?}):\n{}",
+            String::from_utf8_lossy(&import.stdout).replace(&tmp.path().display().to_string(), "[tmp]").trim(),
+            stable(&run.stdout),
+            unknown.status.code(),
+            String::from_utf8_lossy(&unknown.stderr).trim()
+        ));
+    });
+}
