@@ -100,3 +100,53 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
     files.sort();
     files
 }
+
+/// Every `{{#include PATH:ANCHOR}}` of the book names a file that exists and
+/// an anchor that file has: mdBook itself would only warn.
+#[test]
+fn every_book_listing_points_at_a_real_anchor() {
+    let src = root().join("book/src");
+    let mut checked = 0;
+    for page in markdown_files(&src) {
+        let text = std::fs::read_to_string(&page).unwrap();
+        for include in text.split("{{#include ").skip(1) {
+            let target = include.split("}}").next().unwrap().trim();
+            let (path, anchor) = match target.rsplit_once(':') {
+                Some((path, anchor)) if !anchor.contains('/') => (path, Some(anchor)),
+                _ => (target, None),
+            };
+            let file = page.parent().unwrap().join(path);
+            let listing = std::fs::read_to_string(&file).unwrap_or_else(|error| {
+                panic!("{}: {{{{#include {target}}}}}: {error}", page.display())
+            });
+            if let Some(anchor) = anchor {
+                let start = format!("ANCHOR: {anchor}");
+                let end = format!("ANCHOR_END: {anchor}");
+                assert!(
+                    listing
+                        .lines()
+                        .any(|line| line.trim_end().ends_with(&start))
+                        && listing.lines().any(|line| line.trim_end().ends_with(&end)),
+                    "{}: {} has no anchor {anchor:?}",
+                    page.display(),
+                    file.display()
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 0, "the book includes no listing at all");
+}
+
+fn markdown_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(markdown_files(&path));
+        } else if path.extension().is_some_and(|ext| ext == "md") {
+            files.push(path);
+        }
+    }
+    files
+}

@@ -230,7 +230,17 @@ mod tests {
             .env("MARKER", &instance)
             .spawn()
             .unwrap();
-        let leaks = check.leaks();
+        // A process's environment becomes readable a moment after `spawn`
+        // returns (the kernel sets it up after the exec the parent waited
+        // for): look again for a while.
+        let mut leaks = check.leaks();
+        for _ in 0..200 {
+            if !leaks.processes.is_empty() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            leaks = check.leaks();
+        }
         assert_eq!(leaks.processes.len(), 1, "{leaks}");
         assert!(
             leaks.processes[0].starts_with(&child.id().to_string()),

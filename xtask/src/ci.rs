@@ -32,7 +32,7 @@ const STEPS: &[(&str, Action)] = &[
             "warnings",
         ]),
     ),
-    ("cargo test", Action::Cargo(&["test"])),
+    ("cargo test", Action::Cargo(&["test", "--no-fail-fast"])),
     ("cargo workshop gen --check", Action::GenCheck),
     ("cargo workshop verify", Action::Verify),
     ("mdbook build book", Action::BookBuild),
@@ -96,9 +96,25 @@ fn perform(repo: &Repo, action: &Action) -> Result<bool> {
                 );
                 return Ok(false);
             };
-            let mut command = std::process::Command::new(mdbook);
-            command.args(["build", "book"]).current_dir(&repo.root);
-            Ok(run::stream(command)?.success())
+            // mdbook exits 0 even when an include fails: read what it says.
+            let output = std::process::Command::new(mdbook)
+                .args(["build", "book"])
+                .current_dir(&repo.root)
+                .output()?;
+            let said = format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            print!("{said}");
+            let complaints = said
+                .lines()
+                .filter(|line| line.contains("ERROR") || line.contains("WARN"))
+                .count();
+            if complaints > 0 {
+                println!("mdbook reported {complaints} error or warning line(s)");
+            }
+            Ok(output.status.success() && complaints == 0)
         }
     }
 }

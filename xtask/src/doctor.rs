@@ -50,6 +50,24 @@ pub fn run() -> anyhow::Result<bool> {
         ("04", ready(&[&linux, &isolation, &cgroups])),
         ("05", ready(&[&linux, &isolation])),
     ];
+    // Only the chapters this checkout has.
+    let solutions = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../solutions");
+    let written: Vec<String> = std::fs::read_dir(&solutions)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let chapters: Vec<_> = chapters
+        .into_iter()
+        .filter(|(number, _)| {
+            written
+                .iter()
+                .any(|dir| dir.starts_with(&format!("{number}-")))
+        })
+        .collect();
     let list = |want: bool| {
         let numbers: Vec<&str> = chapters
             .iter()
