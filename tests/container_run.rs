@@ -1,7 +1,8 @@
 //! `k8s-mini run --image` and `k8s-mini image`: chapters 01 to 04 together
 //! in the built binary.
 
-use std::process::Command;
+use std::io::BufRead;
+use std::process::{Command, Stdio};
 
 use insta::{assert_snapshot, with_settings};
 
@@ -23,8 +24,7 @@ fn k8s_mini(data_dir: &std::path::Path) -> Command {
 #[test]
 fn a_memory_hog_in_a_container_is_oom_killed() {
     let tmp = tempfile::tempdir().unwrap();
-    let instance_before = std::fs::read_dir("/sys/fs/cgroup").is_ok();
-    let output = k8s_mini(tmp.path())
+    let child = k8s_mini(tmp.path())
         .args([
             "run",
             "--image",
@@ -37,8 +37,13 @@ fn a_memory_hog_in_a_container_is_oom_killed() {
             "hog",
         ])
         .args(["--", "sh", "-c", "echo allocating; exec tail /dev/zero"])
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
+    // `k8s-mini run` names its instance after its own pid.
+    let leaks = testkit::LeakCheck::new(&format!("run-{}", child.id()));
+    let output = child.wait_with_output().unwrap();
     assert_eq!(
         output.status.code(),
         Some(137),
@@ -51,7 +56,7 @@ fn a_memory_hog_in_a_container_is_oom_killed() {
     }, {
         assert_snapshot!(stable(&output.stdout));
     });
-    assert!(instance_before);
+    leaks.assert_clean();
     let left: Vec<_> = std::fs::read_dir(tmp.path().join("containers"))
         .unwrap()
         .flatten()
@@ -119,4 +124,60 @@ fn an_imported_directory_runs_as_an_image() {
             String::from_utf8_lossy(&unknown.stderr).trim()
         ));
     });
+}
+
+#[test]
+fn reset_removes_what_a_killed_run_left_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut run = k8s_mini(tmp.path())
+        .args([
+            "run", "--image", "busybox", "--memory", "32Mi", "--name", "doomed", "--", "sleep",
+            "60",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let instance = format!("run-{}", run.id());
+    let leaks = testkit::LeakCheck::new(&instance);
+    // The init program's pid, from the "Started pid N" line.
+    let lines = std::io::BufReader::new(run.stdout.take().unwrap()).lines();
+    let started = lines
+        .map_while(Result::ok)
+        .find_map(|line| {
+            let rest = line.split("Started pid ").nth(1)?;
+            rest.split_whitespace().next()?.parse::<i32>().ok()
+        })
+        .expect("k8s-mini run reports the container's start");
+    // Crash k8s-mini, then its container: both are this test's descendants.
+    let kill = |pid: i32| {
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+    };
+    kill(run.id() as i32).unwrap();
+    run.wait().unwrap();
+    kill(started).unwrap();
+    let leftovers = leaks.leaks();
+    let dir_left = tmp.path().join("containers").join(&instance).exists();
+    let reset = k8s_mini(tmp.path()).arg("reset").output().unwrap();
+    assert!(
+        reset.status.success(),
+        "{}",
+        String::from_utf8_lossy(&reset.stderr)
+    );
+    let said = String::from_utf8_lossy(&reset.stdout).replace(&instance, "[instance]");
+    let said = said.replace(&tmp.path().display().to_string(), "[tmp]");
+    with_settings!({
+        omit_expression => true,
+        description => "k8s-mini run killed with SIGKILL, its container too: reset removes the container's directory and cgroup",
+    }, {
+        assert_snapshot!(format!(
+            "left behind: cgroups {}, container directory {}\nreset said:\n{said}",
+            !leftovers.cgroups.is_empty(),
+            dir_left
+        ));
+    });
+    leaks.assert_clean();
+    assert!(!tmp.path().join("containers").join(&instance).exists());
 }

@@ -90,6 +90,7 @@ pub async fn run(args: BenchArgs, data_dir: &Path) -> anyhow::Result<i32> {
         }
     }
     eprintln!();
+    cgroups.remove(&CgroupName::instance(&instance)?)?;
     let reference = median(&mut k8s_mini);
     println!(
         "{:<44} {:>10} {:>10} {:>10}",

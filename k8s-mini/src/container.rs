@@ -33,6 +33,8 @@ impl Settings {
 pub struct Made {
     root: Option<ContainerRoot>,
     cgroup: Option<Cgroup>,
+    /// The instance's own cgroup (the container's parent) and where it is.
+    instance_cgroup: Option<(Cgroups, CgroupName)>,
     instance_dir: Option<PathBuf>,
 }
 
@@ -54,6 +56,10 @@ impl Made {
         }
         if let Some(cgroup) = self.cgroup {
             cgroup.remove()?;
+        }
+        if let Some((cgroups, name)) = self.instance_cgroup {
+            // This run's instance holds one container: now none.
+            cgroups.remove(&name)?;
         }
         if let Some(dir) = self.instance_dir {
             // This run's instance holds one container: now none.
@@ -88,6 +94,7 @@ pub fn contain(
         let cgroup = cgroups.create(&cgroup_name, &settings.limits)?;
         isolation.cgroup_procs = cgroup.procs_files();
         made.cgroup = Some(cgroup);
+        made.instance_cgroup = Some((cgroups, CgroupName::instance(&instance)?));
     }
     let Some(image) = &settings.image else {
         return Ok((runtime.wrap(&spec, &isolation), made));
