@@ -1,30 +1,45 @@
 // Generated from solutions/03-filesystem/src/rootfs/devices.rs by `cargo workshop gen`: fill in the todo!()s, leave the rest as it is.
-use std::os::unix::fs::symlink;
+use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::Path;
 
+use nix::errno::Errno;
 use nix::mount::{MsFlags, mount};
+use nix::sys::stat::{Mode, SFlag, makedev, mknod};
 
-/// The device files a container gets, as runc gives them.
-pub const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];
+/// The device files a container gets, as runc gives them: name, major and
+/// minor number.
+pub const DEVICES: &[(&str, u64, u64)] = &[
+    ("null", 1, 3),
+    ("zero", 1, 5),
+    ("full", 1, 7),
+    ("random", 1, 8),
+    ("urandom", 1, 9),
+    ("tty", 5, 0),
+];
 
 /// Fills the fresh tmpfs at `dev` (inside the new root): the device files,
 /// a private `/dev/pts`, `/dev/shm`, `/dev/mqueue` and the usual links.
 ///
-/// Devices are bind mounts of the host's nodes, not new `mknod`s: the same
-/// devices either way, and it also works in a user namespace, where
-/// `mknod` is not allowed.
+/// Devices are made with `mknod`, as runc does when it is root. In a user
+/// namespace `mknod` is not allowed, and the host's nodes are bind mounted
+/// instead (runc's rootless way): the same devices either way.
 pub fn populate_dev(dev: &Path) -> nix::Result<()> {
-    for name in DEVICES {
+    for (name, major, minor) in DEVICES {
         let target = dev.join(name);
-        std::fs::File::create(&target).map_err(io_errno)?;
-        let source = Path::new("/dev").join(name);
-        mount(
-            Some(&source),
-            &target,
-            None::<&str>,
-            MsFlags::MS_BIND,
-            None::<&str>,
-        )?;
+        let mode = Mode::from_bits_truncate(0o666);
+        match mknod(&target, SFlag::S_IFCHR, mode, makedev(*major, *minor)) {
+            // The umask may have taken bits away.
+            Ok(()) => {
+                let permissions = std::fs::Permissions::from_mode(0o666);
+                std::fs::set_permissions(&target, permissions).map_err(io_errno)?;
+            }
+            Err(Errno::EPERM) => {
+                std::fs::File::create(&target).map_err(io_errno)?;
+                let source = Path::new("/dev").join(name);
+                mount(Some(&source), &target, None::<&str>, MsFlags::MS_BIND, None::<&str>)?;
+            }
+            Err(error) => return Err(error),
+        }
     }
     let pts = dev.join("pts");
     std::fs::create_dir(&pts).map_err(io_errno)?;
