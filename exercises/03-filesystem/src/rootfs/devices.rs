@@ -36,7 +36,13 @@ pub fn populate_dev(dev: &Path) -> nix::Result<()> {
             Err(Errno::EPERM) => {
                 std::fs::File::create(&target).map_err(io_errno)?;
                 let source = Path::new("/dev").join(name);
-                mount(Some(&source), &target, None::<&str>, MsFlags::MS_BIND, None::<&str>)?;
+                mount(
+                    Some(&source),
+                    &target,
+                    None::<&str>,
+                    MsFlags::MS_BIND,
+                    None::<&str>,
+                )?;
             }
             Err(error) => return Err(error),
         }
