@@ -158,9 +158,25 @@ fn reset_removes_what_a_killed_run_left_behind() {
     kill(run.id() as i32).unwrap();
     run.wait().unwrap();
     kill(started).unwrap();
+    // PID 1 follows its parent through PDEATHSIG, a moment later: reset
+    // rightly keeps an instance while any of its processes lives.
+    for _ in 0..500 {
+        if leaks.leaks().processes.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let leftovers = leaks.leaks();
+    assert!(
+        leftovers.processes.is_empty(),
+        "the killed container still runs:\n{leftovers}"
+    );
     let dir_left = tmp.path().join("containers").join(&instance).exists();
-    let reset = k8s_mini(tmp.path()).arg("reset").output().unwrap();
+    // Only this test's instance: others may be running in parallel.
+    let reset = k8s_mini(tmp.path())
+        .args(["reset", "--instance", &instance])
+        .output()
+        .unwrap();
     assert!(
         reset.status.success(),
         "{}",

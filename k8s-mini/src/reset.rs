@@ -4,7 +4,10 @@
 //! containers' directories (`<data-dir>/containers/<instance>/`) and the
 //! cgroups (`k8s-mini-<instance>/`). Mounts live in the containers' own
 //! mount namespaces and vanish with them. An instance whose processes are
-//! all gone left the rest behind; this removes it.
+//! all gone (none carries its name, none is in its cgroups) left the rest
+//! behind; this removes it. An instance that is being created at this very
+//! moment may look dead: run it when no cluster is starting, or name the
+//! instance.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -38,7 +41,11 @@ pub fn run(args: ResetArgs, data_dir: &Path) -> anyhow::Result<i32> {
     }
     let mut removed = 0;
     for instance in instances {
-        if is_alive(&instance) {
+        let cgroup_dir = cgroups
+            .as_ref()
+            .and_then(cgroup_root)
+            .map(|root| root.join(format!("k8s-mini-{instance}")));
+        if is_alive(&instance) || cgroup_dir.as_deref().is_some_and(holds_processes) {
             println!("{instance}: still running, kept");
             continue;
         }
@@ -75,6 +82,16 @@ pub fn run(args: ResetArgs, data_dir: &Path) -> anyhow::Result<i32> {
 /// unified root (v2).
 fn cgroup_root(cgroups: &Cgroups) -> Option<std::path::PathBuf> {
     cgroups.mount(Controller::Memory).map(Path::to_path_buf)
+}
+
+/// Whether a cgroup or any cgroup below it has a process in it: someone
+/// is still using the instance, even without k8s-mini's init programs.
+fn holds_processes(dir: &Path) -> bool {
+    let own = std::fs::read_to_string(dir.join("cgroup.procs"))
+        .is_ok_and(|procs| !procs.trim().is_empty());
+    own || names_in(dir)
+        .iter()
+        .any(|child| holds_processes(&dir.join(child)))
 }
 
 fn names_in(dir: &Path) -> Vec<String> {
