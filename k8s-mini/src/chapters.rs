@@ -1,17 +1,10 @@
 //! Which code each chapter's component comes from: the reference solution,
 //! or the learner's exercise when its `learner-NN` feature is on.
 
-#[cfg(not(feature = "learner-01"))]
-pub use solution_01_process as process;
-
-#[cfg(feature = "learner-01")]
-pub use exercise_01_process as process;
-
-#[cfg(not(feature = "learner-02"))]
-pub use solution_02_namespaces as namespaces;
-
-#[cfg(feature = "learner-02")]
-pub use exercise_02_namespaces as namespaces;
+// Chapters 01 and 02 are chosen in their select crates, for every crate
+// that uses them at once (see k8s-mini's Cargo.toml).
+pub use select_01_process as process;
+pub use select_02_namespaces as namespaces;
 
 #[cfg(not(feature = "learner-03"))]
 pub use solution_03_filesystem as filesystem;

@@ -33,6 +33,10 @@ const STEPS: &[(&str, Action)] = &[
         ]),
     ),
     ("cargo test", Action::Cargo(&["test", "--no-fail-fast"])),
+    (
+        "k8s-mini builds with every learner-NN feature",
+        Action::Cargo(&["check", "--package", "k8s-mini", "--all-features"]),
+    ),
     ("cargo workshop gen --check", Action::GenCheck),
     ("cargo workshop verify", Action::Verify),
     ("mdbook build book", Action::BookBuild),
