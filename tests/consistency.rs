@@ -69,7 +69,8 @@ fn every_chapter_suite_is_named_after_its_number() {
 fn every_hole_has_a_hint() {
     let mut holes = 0;
     for chapter in chapter_dirs("solutions") {
-        for file in rust_files(&root().join("solutions").join(&chapter).join("src")) {
+        for file in files_with_extension(&root().join("solutions").join(&chapter).join("src"), "rs")
+        {
             let text = std::fs::read_to_string(&file).unwrap();
             for (number, line) in text.lines().enumerate() {
                 if let Some(hint) = line.trim_start().strip_prefix("// exercise:") {
@@ -87,13 +88,14 @@ fn every_hole_has_a_hint() {
     assert!(holes > 0, "no holes found in solutions/");
 }
 
-fn rust_files(dir: &Path) -> Vec<PathBuf> {
+/// The files under `dir` whose names end in `.extension`, in order.
+fn files_with_extension(dir: &Path, extension: &str) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         if path.is_dir() {
-            files.extend(rust_files(&path));
-        } else if path.extension().is_some_and(|ext| ext == "rs") {
+            files.extend(files_with_extension(&path, extension));
+        } else if path.extension().is_some_and(|ext| ext == extension) {
             files.push(path);
         }
     }
@@ -107,7 +109,7 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
 fn every_book_listing_points_at_a_real_anchor() {
     let src = root().join("book/src");
     let mut checked = 0;
-    for page in markdown_files(&src) {
+    for page in files_with_extension(&src, "md") {
         let text = std::fs::read_to_string(&page).unwrap();
         for include in text.split("{{#include ").skip(1) {
             let target = include.split("}}").next().unwrap().trim();
@@ -136,17 +138,4 @@ fn every_book_listing_points_at_a_real_anchor() {
         }
     }
     assert!(checked > 0, "the book includes no listing at all");
-}
-
-fn markdown_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(markdown_files(&path));
-        } else if path.extension().is_some_and(|ext| ext == "md") {
-            files.push(path);
-        }
-    }
-    files
 }

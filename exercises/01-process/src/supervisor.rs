@@ -3,7 +3,6 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::fs::File;
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -147,15 +146,11 @@ impl Launcher {
         };
         let mut copiers = Vec::new();
         if let Some(stdout) = child.stdout.take() {
-            let log = File::from_std(log.try_clone().map_err(log_error)?);
+            let log = log.try_clone().map_err(log_error)?;
             copiers.push(tokio::spawn(copy_lines(stdout, Stream::Stdout, log)));
         }
         if let Some(stderr) = child.stderr.take() {
-            copiers.push(tokio::spawn(copy_lines(
-                stderr,
-                Stream::Stderr,
-                File::from_std(log),
-            )));
+            copiers.push(tokio::spawn(copy_lines(stderr, Stream::Stderr, log)));
         }
         Ok(Instance {
             child,

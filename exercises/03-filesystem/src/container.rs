@@ -90,10 +90,7 @@ impl Containers {
         request: &ContainerRequest,
         isolation: &Isolation,
     ) -> Result<(ContainerSpec, ContainerRoot), FsError> {
-        let image: Image = self
-            .store
-            .get(&request.image)
-            .map_err(|error| FsError::Image(error.to_string()))?;
+        let image: Image = self.store.get(&request.image)?;
         let line = effective_command(
             &image.config.entrypoint,
             &image.config.cmd,

@@ -1,9 +1,10 @@
 use std::fmt;
+use std::io::Write;
 use std::path::Path;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use tokio::fs::File;
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 
 use crate::SpawnError;
 
@@ -76,13 +77,15 @@ pub(crate) fn open_log(path: &Path) -> Result<std::fs::File, SpawnError> {
 /// Copies a process's output into its log, one entry per line, until the
 /// process closes the stream.
 ///
-/// Each entry is flushed at once, so the log can be read while the process
-/// runs. Both streams append to the same file; `O_APPEND` keeps their entries
-/// whole.
+/// Each entry is one `write` to the file, so the log can be read while the
+/// process runs, and both streams can append to the same file: `O_APPEND`
+/// keeps their entries whole. The write is synchronous on purpose: one small
+/// append to a local file takes microseconds, while a trip through tokio's
+/// blocking pool per line would cost far more for a chatty process.
 pub async fn copy_lines(
     output: impl AsyncRead + Unpin,
     stream: Stream,
-    mut log: File,
+    mut log: std::fs::File,
 ) -> std::io::Result<()> {
     let mut output = BufReader::new(output);
     let mut line = Vec::new();
@@ -102,9 +105,7 @@ pub async fn copy_lines(
         // A line cut at the limit goes on in the next entry; one that ends
         // without a newline at end of file is still a whole line.
         let partial = !complete && read == MAX_LOG_LINE;
-        log.write_all(&format_log_line(Utc::now(), stream, partial, &line))
-            .await?;
-        log.flush().await?;
+        log.write_all(&format_log_line(Utc::now(), stream, partial, &line))?;
     }
 }
 // ANCHOR_END: copy_lines

@@ -1,12 +1,14 @@
 use std::path::PathBuf;
 
+use crate::image::ImageError;
+
 /// Why a container's filesystem could not be prepared. Each names what is
 /// wrong; nothing is left behind on the host when one is returned.
 #[derive(Debug, thiserror::Error)]
 pub enum FsError {
-    /// An image store problem (an unknown image, say), as the store put it.
-    #[error("{0}")]
-    Image(String),
+    /// An image store problem (an unknown image, say).
+    #[error(transparent)]
+    Image(#[from] ImageError),
     #[error(
         "container {container:?} has nothing to run: image {image} has no entrypoint or cmd, and the container gives no command"
     )]

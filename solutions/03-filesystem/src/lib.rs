@@ -27,7 +27,7 @@ pub use extension::{EXTENSION_KEY, Filesystem, FilesystemConfig};
 pub use hardening::{DEFAULT_CAPABILITIES, drop_privileges};
 pub use prepare::{ContainerRoot, EtcFiles, container_dir, overlay_usable, prepare_root};
 pub use secure_join::secure_join;
-pub use tree::{copy_tree, remove_tree};
+pub use tree::remove_tree;
 
 // ANCHOR: run_init_if_requested
 /// Call this first thing in `main` of a program that serves as init program

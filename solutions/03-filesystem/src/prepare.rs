@@ -1,8 +1,9 @@
 use std::path::{Component, Path, PathBuf};
 
 use crate::error::FsError;
+use crate::image::copy_tree;
 use crate::rootfs::{Layer, RootfsPlan, Volume};
-use crate::tree::{copy_tree, remove_tree};
+use crate::tree::remove_tree;
 
 /// What a container's `/etc` files say.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -92,7 +93,7 @@ fn fill(dir: &Path, image_rootfs: &Path, layer: Layer, etc: &EtcFiles) -> Result
     }
     if layer == Layer::Copy {
         let copy = dir.join("copy");
-        copy_tree(image_rootfs, &copy).map_err(io(&copy))?;
+        copy_tree(image_rootfs, &copy)?;
     }
     let mut hosts =
         String::from("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");

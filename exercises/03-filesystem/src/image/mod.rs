@@ -30,6 +30,7 @@ pub use builtin::{
     BUSYBOX_IMAGE, BuiltinReport, ECHO_IMAGE, PAUSE_IMAGE, PROGRAM_IN_IMAGE, find_busybox,
 };
 pub use config::ImageConfig;
+pub(crate) use copy::copy_tree;
 pub use error::ImageError;
 pub use import::ImportProgress;
 pub use libs::{parse_ldd, shared_libraries};

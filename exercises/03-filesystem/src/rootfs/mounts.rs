@@ -6,7 +6,7 @@ use nix::mount::{MsFlags, mount};
 
 use super::devices::{io_errno, populate_dev};
 use super::masks::{make_read_only, remount_read_only};
-use super::{Layer, MASKED_PATHS, READ_ONLY_PATHS, RootfsPlan, mask_path, pivot_into};
+use super::{Layer, MASKED_PATHS, READ_ONLY_PATHS, RootfsPlan, bind, mask_path, pivot_into};
 use crate::secure_join;
 
 fn step(what: impl Into<String>) -> impl FnOnce(nix::Error) -> InitError {
@@ -49,14 +49,7 @@ pub fn mount_root(plan: &RootfsPlan) -> Result<(), InitError> {
         Layer::Copy => {
             // pivot_root needs a mount point: bind the copy onto the new root.
             let copy = plan.dir.join("copy");
-            mount(
-                Some(&copy),
-                &root,
-                None::<&str>,
-                MsFlags::MS_BIND | MsFlags::MS_REC,
-                None::<&str>,
-            )
-            .map_err(step("bind the root filesystem copy"))?;
+            bind(&copy, &root, true).map_err(step("bind the root filesystem copy"))?;
         }
     }
 
@@ -88,14 +81,7 @@ pub fn mount_root(plan: &RootfsPlan) -> Result<(), InitError> {
         let source = plan.dir.join("etc").join(name);
         if source.exists() {
             let target = file_in(&root, &Path::new("/etc").join(name))?;
-            mount(
-                Some(&source),
-                &target,
-                None::<&str>,
-                MsFlags::MS_BIND,
-                None::<&str>,
-            )
-            .map_err(step(format!("mount /etc/{name}")))?;
+            bind(&source, &target, false).map_err(step(format!("mount /etc/{name}")))?;
         }
     }
 
@@ -110,14 +96,7 @@ pub fn mount_root(plan: &RootfsPlan) -> Result<(), InitError> {
             volume.source.display(),
             volume.target.display()
         );
-        mount(
-            Some(&volume.source),
-            &target,
-            None::<&str>,
-            MsFlags::MS_BIND | MsFlags::MS_REC,
-            None::<&str>,
-        )
-        .map_err(step(what.clone()))?;
+        bind(&volume.source, &target, true).map_err(step(what.clone()))?;
         if volume.read_only {
             remount_read_only(&target).map_err(step(what))?;
         }
@@ -146,15 +125,9 @@ fn mount_sys(sys: &Path) -> Result<(), InitError> {
     if mount(Some("sysfs"), sys, Some("sysfs"), flags, None::<&str>).is_ok() {
         return Ok(());
     }
-    mount(
-        Some("/sys"),
-        sys,
-        None::<&str>,
-        MsFlags::MS_BIND | MsFlags::MS_REC,
-        None::<&str>,
-    )
-    .and_then(|()| remount_read_only(sys))
-    .map_err(step("mount /sys"))
+    bind("/sys", sys, true)
+        .and_then(|()| remount_read_only(sys))
+        .map_err(step("mount /sys"))
 }
 
 /// The directory `path` inside `root`, created if missing, never outside

@@ -25,6 +25,14 @@ pub(crate) fn copy_dir(
     finish_dir(to, &meta, as_root)
 }
 
+/// A whole tree copied as an image's root filesystem is: the copy layer of
+/// a container where overlayfs is not available.
+pub(crate) fn copy_tree(from: &Path, to: &Path) -> Result<(), ImageError> {
+    fs::create_dir_all(to).map_err(ImageError::io("create", to))?;
+    let mut ignore = |_| {};
+    copy_dir(from, to, &None, &mut Progress::new(&mut ignore))
+}
+
 fn copy_children(
     from: &Path,
     to: &Path,

@@ -3,6 +3,8 @@ use std::path::Path;
 
 use nix::errno::Errno;
 use nix::mount::{MsFlags, mount};
+
+use super::bind;
 use nix::sys::stat::{Mode, SFlag, makedev, mknod};
 
 /// The device files a container gets, as runc gives them: name, major and
@@ -35,13 +37,7 @@ pub fn populate_dev(dev: &Path) -> nix::Result<()> {
             Err(Errno::EPERM) => {
                 std::fs::File::create(&target).map_err(io_errno)?;
                 let source = Path::new("/dev").join(name);
-                mount(
-                    Some(&source),
-                    &target,
-                    None::<&str>,
-                    MsFlags::MS_BIND,
-                    None::<&str>,
-                )?;
+                bind(&source, &target, false)?;
             }
             Err(error) => return Err(error),
         }

@@ -2,6 +2,8 @@ use std::path::Path;
 
 use nix::mount::{MsFlags, mount};
 
+use super::bind;
+
 /// Paths runc hides: kernel memory, key rings, timers and firmware that a
 /// container has no business reading (some leak host information, some
 /// allow attacks on the host kernel).
@@ -65,13 +67,7 @@ pub(crate) fn make_read_only(path: &Path) -> nix::Result<()> {
     if !path.exists() {
         return Ok(());
     }
-    mount(
-        Some(path),
-        path,
-        None::<&str>,
-        MsFlags::MS_BIND | MsFlags::MS_REC,
-        None::<&str>,
-    )?;
+    bind(path, path, true)?;
     remount_read_only(path)
 }
 

@@ -12,9 +12,32 @@ pub use masks::{MASKED_PATHS, READ_ONLY_PATHS, mask_path};
 pub use mounts::mount_root;
 pub use pivot::pivot_into;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use nix::mount::{MsFlags, mount};
 use serde::{Deserialize, Serialize};
+
+/// Mounts what is at `source` again at `target` (with what is mounted below
+/// it, when `recursive`): the container's device nodes, `/etc` files and
+/// volumes are all bind mounts.
+pub(crate) fn bind(
+    source: impl AsRef<Path>,
+    target: impl AsRef<Path>,
+    recursive: bool,
+) -> nix::Result<()> {
+    let flags = if recursive {
+        MsFlags::MS_BIND | MsFlags::MS_REC
+    } else {
+        MsFlags::MS_BIND
+    };
+    mount(
+        Some(source.as_ref()),
+        target.as_ref(),
+        None::<&str>,
+        flags,
+        None::<&str>,
+    )
+}
 
 /// How the container's writable layer is made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
