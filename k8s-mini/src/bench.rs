@@ -6,6 +6,9 @@
 //! - k8s-mini: every namespace, an overlay root entered with pivot_root,
 //!   /proc, /dev, /sys, masked paths, dropped capabilities, a cgroup with
 //!   memory, CPU and pids limits; cleanup included;
+//! - k8s-mini without the cgroup: the same container, to show what joining
+//!   a cgroup costs on its own (on cgroup v1, moving a process into a
+//!   cgroup waits for an RCU grace period, milliseconds on a quiet machine);
 //! - `unshare --pid --fork --mount --uts --ipc --net chroot ROOTFS /bin/true`;
 //! - `runc run` on a bundle of the same root filesystem.
 
@@ -61,11 +64,15 @@ pub async fn run(args: BenchArgs, data_dir: &Path) -> anyhow::Result<i32> {
     };
 
     let mut k8s_mini = Vec::new();
+    let mut no_cgroup = Vec::new();
     let mut unshare = Vec::new();
     let mut runc = Vec::new();
     eprint!("{} rounds: ", args.count);
     for round in 0..args.count {
-        k8s_mini.push(time_k8s_mini(&containers, &cgroups, &instance, round).await?);
+        let name = format!("c{round}");
+        k8s_mini.push(time_k8s_mini(&containers, Some(&cgroups), &instance, &name).await?);
+        let name = format!("n{round}");
+        no_cgroup.push(time_k8s_mini(&containers, None, &instance, &name).await?);
         unshare.push(time_command(
             Command::new("unshare")
                 .args([
@@ -102,6 +109,11 @@ pub async fn run(args: BenchArgs, data_dir: &Path) -> anyhow::Result<i32> {
         reference,
     );
     report(
+        "k8s-mini without the cgroup",
+        &mut no_cgroup,
+        reference,
+    );
+    report(
         "unshare ... chroot (namespaces, no root fs)",
         &mut unshare,
         reference,
@@ -113,14 +125,14 @@ pub async fn run(args: BenchArgs, data_dir: &Path) -> anyhow::Result<i32> {
 }
 
 /// One container of the busybox image running /bin/true, from nothing to
-/// nothing: directory, cgroup, start, exit, removal.
+/// nothing: directory, cgroup (when `cgroups` is given), start, exit,
+/// removal.
 async fn time_k8s_mini(
     containers: &Containers,
-    cgroups: &Cgroups,
+    cgroups: Option<&Cgroups>,
     instance: &str,
-    round: usize,
+    name: &str,
 ) -> anyhow::Result<Duration> {
-    let name = format!("c{round}");
     let started = Instant::now();
     let limits = Limits {
         memory_bytes: Some(64 << 20),
@@ -128,11 +140,16 @@ async fn time_k8s_mini(
         cpu_request_millis: None,
         pids_max: Some(100),
     };
-    let cgroup = cgroups.create(&CgroupName::new(instance, &[&name])?, &limits)?;
+    let cgroup = match cgroups {
+        Some(cgroups) => Some(cgroups.create(&CgroupName::new(instance, &[name])?, &limits)?),
+        None => None,
+    };
     let mut isolation = Isolation::container(false);
-    isolation.cgroup_procs = cgroup.procs_files();
+    if let Some(cgroup) = &cgroup {
+        isolation.cgroup_procs = cgroup.procs_files();
+    }
     let request = ContainerRequest {
-        name: name.clone(),
+        name: name.to_string(),
         image: "busybox".into(),
         command: vec!["/bin/true".into()],
         ..ContainerRequest::default()
@@ -148,13 +165,15 @@ async fn time_k8s_mini(
     }
     supervisor.wait().await?;
     root.remove()?;
-    cgroup.remove()?;
+    if let Some(cgroup) = cgroup {
+        cgroup.remove()?;
+    }
     let elapsed = started.elapsed();
     match status {
         Some(status) if status.success() => Ok(elapsed),
         other => bail!(
             "the k8s-mini container ended with {other:?}; see {}",
-            containers.dir(&name).display()
+            containers.dir(name).display()
         ),
     }
 }

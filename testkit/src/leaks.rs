@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Finds what a test left behind on the host: processes, mounts, cgroups,
-/// network interfaces and directories of one cluster instance.
+/// network interfaces (of this process's network namespace, found by name
+/// or by alias) and directories of one cluster instance.
 ///
 /// Call [`LeakCheck::new`] before the test creates anything and
 /// [`LeakCheck::assert_clean`] at its end.
@@ -75,9 +76,11 @@ impl LeakCheck {
             mounts: mounts_of(&self.instance),
             cgroups: cgroups_of(&self.instance),
             interfaces: interfaces()
-                .difference(&self.interfaces_before)
-                .filter(|name| names(name, &self.instance))
-                .cloned()
+                .into_iter()
+                .filter(|name| {
+                    let new = !self.interfaces_before.contains(name);
+                    is_instance_interface(name, new, alias(name).as_deref(), &self.instance)
+                })
                 .collect(),
             paths: self
                 .paths
@@ -205,6 +208,23 @@ fn walk(dir: &Path, depth: usize, visit: &mut dyn FnMut(&Path) -> bool) {
     }
 }
 
+/// Whether an interface belongs to the instance: its name names it (and
+/// it was not there before the check began), or its alias does. Interface
+/// names are at most 15 bytes, too short for most instance names, so the
+/// pod network writes the instance into the alias
+/// (`k8s-mini/<instance>/...`) and puts only a short tag into the name.
+fn is_instance_interface(name: &str, new: bool, alias: Option<&str>, instance: &str) -> bool {
+    (new && names(name, instance)) || alias.is_some_and(|alias| names(alias, instance))
+}
+
+/// The interface's alias (IFLA_IFALIAS), if it has one.
+fn alias(interface: &str) -> Option<String> {
+    std::fs::read_to_string(Path::new("/sys/class/net").join(interface).join("ifalias"))
+        .ok()
+        .map(|alias| alias.trim_end_matches('\n').to_string())
+        .filter(|alias| !alias.is_empty())
+}
+
 fn interfaces() -> BTreeSet<String> {
     std::fs::read_dir("/sys/class/net")
         .map(|entries| {
@@ -258,6 +278,31 @@ mod tests {
         assert!(!contains(b"k8s-mini-t-10/pod", b"t-1"));
         assert!(!contains(b"t-1-x", b"t-1"));
         assert!(contains(b"t-1", b"t-1"));
+    }
+
+    #[test]
+    fn an_interface_is_the_instances_by_its_new_name_or_its_alias() {
+        assert!(is_instance_interface("br.t-1", true, None, "t-1"));
+        assert!(!is_instance_interface("br.t-1", false, None, "t-1"));
+        assert!(is_instance_interface(
+            "kmbr-1a2b3c",
+            false,
+            Some("k8s-mini/t-1"),
+            "t-1"
+        ));
+        assert!(is_instance_interface(
+            "kmv1a2b3c4d5e6f",
+            true,
+            Some("k8s-mini/t-1/default/web"),
+            "t-1"
+        ));
+        assert!(!is_instance_interface(
+            "kmbr-1a2b3c",
+            true,
+            Some("k8s-mini/t-10"),
+            "t-1"
+        ));
+        assert!(!is_instance_interface("eth0", true, None, "t-1"));
     }
 
     #[test]

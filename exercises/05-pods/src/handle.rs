@@ -1,0 +1,108 @@
+// Generated from solutions/05-pods/src/handle.rs by `cargo workshop gen`: fill in the todo!()s, leave the rest as it is.
+//! What the caller holds of a running pod.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::PodError;
+use crate::pod::{Pod, PodEvent};
+use crate::probe::ExecOutput;
+use crate::status::PodStatus;
+
+/// A pod on this node. Dropping the handle does not stop the pod: call
+/// [`PodHandle::delete`].
+pub struct PodHandle {
+    pod: Arc<Pod>,
+    task: JoinHandle<()>,
+}
+
+impl PodHandle {
+    pub(crate) fn new(pod: Arc<Pod>, task: JoinHandle<()>) -> PodHandle {
+        PodHandle { pod, task }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.pod.spec.name
+    }
+
+    pub fn uid(&self) -> &str {
+        &self.pod.spec.uid
+    }
+
+    /// The status now.
+    pub fn status(&self) -> PodStatus {
+        self.pod.status()
+    }
+
+    /// Every change of the status, as it happens.
+    pub fn watch(&self) -> watch::Receiver<PodStatus> {
+        self.pod.watch()
+    }
+
+    /// Waits until the status satisfies `condition`, for at most `limit`;
+    /// returns the status then, or the last one seen in an error.
+    pub async fn wait_for(
+        &self,
+        limit: Duration,
+        mut condition: impl FnMut(&PodStatus) -> bool,
+    ) -> Result<PodStatus, Box<PodStatus>> {
+        let mut watch = self.watch();
+        let waited = tokio::time::timeout(limit, watch.wait_for(|status| condition(status))).await;
+        match waited {
+            Ok(Ok(status)) => Ok(status.clone()),
+            _ => Err(Box::new(self.status())),
+        }
+    }
+
+    /// What happened to the pod so far, oldest first.
+    pub fn events(&self) -> Vec<PodEvent> {
+        self.pod.events()
+    }
+
+    /// Runs a command in a running container of the pod.
+    pub async fn exec(
+        &self,
+        container: &str,
+        command: &[String],
+        timeout: Duration,
+    ) -> Result<ExecOutput, PodError> {
+        crate::exec::exec(&self.pod, container, command, timeout).await
+    }
+
+    /// The log of a container's current run, or of the run before it
+    /// (`kubectl logs --previous`).
+    pub fn logs(&self, container: &str, previous: bool) -> Result<String, PodError> {
+        let line = self
+            .pod
+            .status()
+            .container(container)
+            .cloned()
+            .ok_or_else(|| PodError::NotRunning(container.to_string()))?;
+        let run = match previous {
+            false => line.restart_count,
+            true if line.restart_count > 0 => line.restart_count - 1,
+            true => {
+                return Err(PodError::Start {
+                    what: format!("the previous log of {container}"),
+                    message: "the container has not been restarted".into(),
+                });
+            }
+        };
+        let path = self.pod.log_path(container, run);
+        std::fs::read_to_string(&path).map_err(|source| PodError::io(&path, source))
+    }
+
+    /// Deletes the pod: SIGTERM to every container, `grace` to end (the
+    /// pod's termination grace period when `None`), SIGKILL for those that
+    /// do not; then the sandbox, the address, the volumes, the cgroups and
+    /// the directory go. Returns the last status.
+    pub async fn delete(self, grace: Option<Duration>) -> PodStatus {
+        let grace = grace.unwrap_or(self.pod.spec.termination_grace_period);
+        self.pod.stop.send_replace(Some(grace));
+        let _ = self.task.await;
+        self.pod.status()
+    }
+}

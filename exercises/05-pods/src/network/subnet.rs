@@ -1,0 +1,115 @@
+// Generated from solutions/05-pods/src/network/subnet.rs by `cargo workshop gen`: fill in the todo!()s, leave the rest as it is.
+//! IPv4 subnets in CIDR notation (`10.244.0.0/24`), and which of their
+//! addresses a pod may get.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::str::FromStr;
+
+/// An IPv4 subnet: a network address whose host bits are all zero, and a
+/// prefix length from 0 to 32.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Subnet {
+    network: Ipv4Addr,
+    prefix: u8,
+}
+
+/// Why a text is not a subnet.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid CIDR {text:?}: {reason}")]
+pub struct CidrError {
+    pub text: String,
+    pub reason: String,
+}
+
+impl CidrError {
+    fn new(text: &str, reason: impl Into<String>) -> CidrError {
+        CidrError {
+            text: text.to_string(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The netmask of a prefix length: `prefix` one bits, then zeros.
+pub fn mask(prefix: u8) -> u32 {
+    if prefix == 0 {
+        0
+    } else {
+        u32::MAX << (32 - prefix)
+    }
+}
+
+// ANCHOR: parse
+impl FromStr for Subnet {
+    type Err = CidrError;
+
+    /// Parses `a.b.c.d/n`. A subnet written with host bits set
+    /// (`10.244.0.5/24`) is refused rather than silently rounded down: it
+    /// is almost always a typo for an address or for another subnet.
+    fn from_str(text: &str) -> Result<Subnet, CidrError> {
+        todo!(
+            "Split at the '/' (none: \"expected an address, a '/' and a prefix length\"); parse the address as an Ipv4Addr (\"bad address\") and the prefix as a u8 of at most 32 (\"prefix length must be a number from 0 to 32\"). If the address has bits set outside mask(prefix), refuse it: \"host bits are set: the subnet is {{address & mask}}/{{prefix}}\"."
+        )
+    }
+}
+// ANCHOR_END: parse
+
+impl fmt::Display for Subnet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.network, self.prefix)
+    }
+}
+
+impl Subnet {
+    /// The network address (all host bits zero).
+    pub fn network(&self) -> Ipv4Addr {
+        self.network
+    }
+
+    pub fn prefix(&self) -> u8 {
+        self.prefix
+    }
+
+    /// The last address (all host bits one): the broadcast address.
+    pub fn broadcast(&self) -> Ipv4Addr {
+        Ipv4Addr::from(u32::from(self.network) | !mask(self.prefix))
+    }
+
+    /// The first address after the network address. On a node's pod
+    /// subnet, the bridge holds it: the pods' gateway.
+    pub fn gateway(&self) -> Ipv4Addr {
+        Ipv4Addr::from(u32::from(self.network).wrapping_add(1))
+    }
+
+    pub fn contains(&self, ip: Ipv4Addr) -> bool {
+        u32::from(ip) & mask(self.prefix) == u32::from(self.network)
+    }
+
+    /// Whether all of `other` lies inside this subnet.
+    pub fn covers(&self, other: &Subnet) -> bool {
+        other.prefix >= self.prefix && self.contains(other.network)
+    }
+
+    /// How many addresses pods can get: all but the network address, the
+    /// gateway and the broadcast address.
+    pub fn pod_capacity(&self) -> u64 {
+        (1u64 << (32 - self.prefix)).saturating_sub(3)
+    }
+
+    // ANCHOR: candidates
+    /// The addresses a pod may get, in the order an allocator tries them:
+    /// starting right after `last` (the address handed out last) and
+    /// wrapping around, as CNI's host-local plugin does. Going round the
+    /// subnet instead of always taking the lowest free address keeps a just
+    /// released address unused for as long as possible, so that a packet
+    /// or a cached neighbour entry meant for the old pod does not reach a
+    /// new one. Never the network address, the gateway or the broadcast
+    /// address. Empty for subnets too small to hold a pod (/31 and /32).
+    pub fn candidates(&self, last: Option<Ipv4Addr>) -> Vec<Ipv4Addr> {
+        todo!(
+            "Pod addresses run from network+2 (network+1 is the gateway) to broadcast-1 (compute with u32::from). If `last` is one of them, start at the one after it and wrap around to the first, ending with `last` itself; otherwise start at the first. A /31 or /32 has none."
+        )
+    }
+    // ANCHOR_END: candidates
+}

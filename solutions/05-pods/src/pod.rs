@@ -1,0 +1,183 @@
+//! The state one pod's tasks share: its spec, its status as it changes, the
+//! containers running now (for exec), its events, and the order to stop.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use filesystem::rootfs::RootfsPlan;
+use process::RestartPolicy;
+use tokio::sync::watch;
+
+use crate::spec::{Container, PodSpec};
+use crate::status::{ContainerStatus, PodPhase, PodStatus, phase};
+use crate::PodRuntime;
+
+/// Which container of the pod: an init container or an app container, by
+/// index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Which {
+    Init(usize),
+    App(usize),
+}
+
+/// A container's current run, as `exec` needs it.
+#[derive(Debug, Clone)]
+pub(crate) struct Running {
+    /// The first process of the container's init: it holds the container's
+    /// namespaces.
+    pub pid: u32,
+    pub plan: RootfsPlan,
+    pub cgroup_procs: Vec<PathBuf>,
+}
+
+/// Something that happened to the pod, as the kubelet records events:
+/// `Started`, `Killing`, `BackOff`, `Unhealthy`...
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodEvent {
+    pub reason: String,
+    pub message: String,
+}
+
+pub(crate) struct Pod {
+    pub runtime: Arc<PodRuntime>,
+    pub spec: PodSpec,
+    pub dir: PathBuf,
+    status: watch::Sender<PodStatus>,
+    sandbox_ready: AtomicBool,
+    /// Set when the pod failed as a whole: reason and message.
+    failure: Mutex<Option<(String, String)>>,
+    pub pod_ip: Mutex<Option<IpAddr>>,
+    pub running: Mutex<BTreeMap<String, Running>>,
+    events: Mutex<Vec<PodEvent>>,
+    /// `Some(grace)` once the pod is being deleted.
+    pub stop: watch::Sender<Option<Duration>>,
+}
+
+impl Pod {
+    pub fn new(runtime: Arc<PodRuntime>, spec: PodSpec) -> Pod {
+        let statuses = |containers: &[Container]| -> Vec<ContainerStatus> {
+            containers
+                .iter()
+                .map(|container| ContainerStatus::new(&container.name, &container.image))
+                .collect()
+        };
+        let status = PodStatus::pending(
+            &statuses(&spec.init_containers),
+            &statuses(&spec.containers),
+        );
+        Pod {
+            dir: runtime.pod_dir(&spec.uid),
+            runtime,
+            spec,
+            status: watch::Sender::new(status),
+            sandbox_ready: AtomicBool::new(false),
+            failure: Mutex::new(None),
+            pod_ip: Mutex::new(None),
+            running: Mutex::new(BTreeMap::new()),
+            events: Mutex::new(Vec::new()),
+            stop: watch::Sender::new(None),
+        }
+    }
+
+    pub fn container(&self, which: Which) -> &Container {
+        match which {
+            Which::Init(index) => &self.spec.init_containers[index],
+            Which::App(index) => &self.spec.containers[index],
+        }
+    }
+
+    pub fn status(&self) -> PodStatus {
+        self.status.borrow().clone()
+    }
+
+    pub fn watch(&self) -> watch::Receiver<PodStatus> {
+        self.status.subscribe()
+    }
+
+    /// Changes the status and derives the phase and conditions again.
+    pub fn update(&self, change: impl FnOnce(&mut PodStatus)) {
+        let sandbox_ready = self.sandbox_ready.load(Ordering::SeqCst);
+        let failure = self.failure.lock().unwrap().clone();
+        let pod_ip = *self.pod_ip.lock().unwrap();
+        // A pod being deleted restarts nothing: once its containers have
+        // stopped it ends Succeeded or Failed, whatever its policy.
+        let policy = match self.stopping() {
+            Some(_) => RestartPolicy::Never,
+            None => self.spec.restart_policy,
+        };
+        self.status.send_modify(|status| {
+            change(status);
+            status.pod_ip = pod_ip;
+            status.phase = match &failure {
+                Some(_) => PodPhase::Failed,
+                None => phase(
+                    &status.init_container_statuses,
+                    &status.container_statuses,
+                    policy,
+                ),
+            };
+            if let Some((reason, message)) = failure {
+                status.reason = Some(reason);
+                status.message = Some(message);
+            }
+            status.update_conditions(sandbox_ready, SystemTime::now());
+        });
+    }
+
+    pub fn update_container(&self, which: Which, change: impl FnOnce(&mut ContainerStatus)) {
+        self.update(|status| {
+            let line = match which {
+                Which::Init(index) => &mut status.init_container_statuses[index],
+                Which::App(index) => &mut status.container_statuses[index],
+            };
+            change(line);
+        });
+    }
+
+    pub fn set_sandbox_ready(&self, ready: bool) {
+        self.sandbox_ready.store(ready, Ordering::SeqCst);
+        self.update(|_| {});
+    }
+
+    /// The pod failed as a whole (it cannot run here): Failed, with why.
+    pub fn fail(&self, reason: &str, message: String) {
+        *self.failure.lock().unwrap() = Some((reason.to_string(), message.clone()));
+        self.record("Failed", message);
+        self.update(|_| {});
+    }
+
+    pub fn record(&self, reason: &str, message: impl Into<String>) {
+        self.events.lock().unwrap().push(PodEvent {
+            reason: reason.to_string(),
+            message: message.into(),
+        });
+    }
+
+    pub fn events(&self) -> Vec<PodEvent> {
+        self.events.lock().unwrap().clone()
+    }
+
+    pub fn stopping(&self) -> Option<Duration> {
+        *self.stop.borrow()
+    }
+
+    /// The log file of one run of a container: one file per run, so that
+    /// the previous run's log survives a restart.
+    pub fn log_path(&self, container: &str, run: u32) -> PathBuf {
+        log_path(&self.dir, container, run)
+    }
+
+    /// The name under which the runtime of chapter 03 knows one run of a
+    /// container: unique on the node.
+    pub fn run_name(&self, container: &str, run: u32) -> String {
+        format!("{}-{container}-{run}", self.spec.uid)
+    }
+}
+
+pub(crate) fn log_path(pod_dir: &Path, container: &str, run: u32) -> PathBuf {
+    pod_dir.join("logs").join(container).join(format!("{run}.log"))
+}
