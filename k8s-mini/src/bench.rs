@@ -25,6 +25,17 @@ use crate::chapters::process::{Event, RestartPolicy, Supervisor};
 
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
+    /// What to measure: containers against unshare and runc (chapter 04),
+    /// or bursts of pods against bursts of bare containers (chapter 05)
+    #[arg(value_enum, default_value = "containers")]
+    what: What,
+    /// Pods only: how many bursts of --count
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Pods only: how many starts may be in flight at once [default: all
+    /// of --count, a burst]
+    #[arg(long)]
+    parallel: Option<usize>,
     /// Rounds: each contender starts this many containers
     #[arg(long, default_value_t = 50)]
     count: usize,
@@ -33,7 +44,22 @@ pub struct BenchArgs {
     no_runc: bool,
 }
 
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum What {
+    Containers,
+    Pods,
+}
+
 pub async fn run(args: BenchArgs, data_dir: &Path) -> anyhow::Result<i32> {
+    if let What::Pods = args.what {
+        return crate::bench_pods::run(
+            args.count,
+            args.rounds,
+            args.parallel.unwrap_or(args.count),
+            data_dir,
+        )
+        .await;
+    }
     if !nix::unistd::geteuid().is_root() {
         bail!("the benchmark compares against unshare and runc, which need root: run it with sudo");
     }
@@ -108,11 +134,7 @@ pub async fn run(args: BenchArgs, data_dir: &Path) -> anyhow::Result<i32> {
         &mut k8s_mini,
         reference,
     );
-    report(
-        "k8s-mini without the cgroup",
-        &mut no_cgroup,
-        reference,
-    );
+    report("k8s-mini without the cgroup", &mut no_cgroup, reference);
     report(
         "unshare ... chroot (namespaces, no root fs)",
         &mut unshare,

@@ -7,6 +7,7 @@ pub use select_01_process as process;
 pub use select_02_namespaces as namespaces;
 pub use select_03_filesystem as filesystem;
 pub use select_04_cgroups as cgroups;
+pub use select_05_pods as pods;
 
 /// The chapters whose learner code is built in, for a notice at start.
 pub fn learner_chapters() -> Vec<&'static str> {
@@ -15,6 +16,8 @@ pub fn learner_chapters() -> Vec<&'static str> {
         (cfg!(feature = "learner-02"), "02-namespaces"),
         (cfg!(feature = "learner-03"), "03-filesystem"),
         (cfg!(feature = "learner-04"), "04-cgroups"),
+        (cfg!(feature = "learner-05"), "05-pods"),
+        (cfg!(feature = "learner-06"), "06-objects"),
     ]
     .into_iter()
     .filter_map(|(on, chapter)| on.then_some(chapter))

@@ -4,6 +4,7 @@
 //! `solutions/` (or, with a `learner-NN` feature, from your exercise).
 
 mod bench;
+mod bench_pods;
 mod chapters;
 mod container;
 mod data_dir;
@@ -40,7 +41,8 @@ enum Command {
     /// Manage the local image store (chapter 03)
     #[command(subcommand)]
     Image(image::ImageCommand),
-    /// Measure container start latency against unshare and runc
+    /// Measure container start latency against unshare and runc, or pod
+    /// start latency in bursts
     Bench(bench::BenchArgs),
     /// Remove what crashed runs left behind: container directories and
     /// cgroups whose processes are gone

@@ -1,8 +1,10 @@
 //! `k8s-mini reset`: clean up after runs that crashed.
 //!
 //! Everything k8s-mini makes on the host carries an instance name: the
-//! containers' directories (`<data-dir>/containers/<instance>/`) and the
-//! cgroups (`k8s-mini-<instance>/`). Mounts live in the containers' own
+//! containers' directories (`<data-dir>/containers/<instance>/`), the pods'
+//! (`<data-dir>/pods/<instance>/`), the cgroups (`k8s-mini-<instance>/`),
+//! the pod network's bridge and veths (named after it in their alias) and
+//! its address allocations (`<data-dir>/networks/<instance>/`). Mounts live in the containers' own
 //! mount namespaces and vanish with them. An instance whose processes are
 //! all gone (none carries its name, none is in its cgroups) left the rest
 //! behind; this removes it. An instance that is being created at this very
@@ -14,6 +16,7 @@ use std::path::Path;
 
 use crate::chapters::cgroups::{CgroupName, Cgroups, Controller};
 use crate::chapters::filesystem::remove_tree;
+use crate::chapters::pods::network;
 
 #[derive(Debug, clap::Args)]
 pub struct ResetArgs {
@@ -28,7 +31,13 @@ pub struct ResetArgs {
 pub fn run(args: ResetArgs, data_dir: &Path) -> anyhow::Result<i32> {
     let containers = data_dir.join("containers");
     let cgroups = Cgroups::detect().ok();
+    let pods = data_dir.join("pods");
     let mut instances: BTreeSet<String> = names_in(&containers).into_iter().collect();
+    instances.extend(names_in(&pods));
+    match network::instances(data_dir, None) {
+        Ok(found) => instances.extend(found),
+        Err(error) => eprintln!("k8s-mini: cannot look for pod networks: {error}"),
+    }
     if let Some(root) = cgroups.as_ref().and_then(cgroup_root) {
         instances.extend(
             names_in(&root)
@@ -49,13 +58,28 @@ pub fn run(args: ResetArgs, data_dir: &Path) -> anyhow::Result<i32> {
             println!("{instance}: still running, kept");
             continue;
         }
-        let dir = containers.join(&instance);
-        if dir.exists() {
-            println!("{instance}: remove {}", dir.display());
-            if !args.dry_run {
-                remove_tree(&dir)?;
+        for dir in [containers.join(&instance), pods.join(&instance)] {
+            if dir.exists() {
+                println!("{instance}: remove {}", dir.display());
+                if !args.dry_run {
+                    remove_tree(&dir)?;
+                }
+                removed += 1;
             }
-            removed += 1;
+        }
+        if let Ok(left) = network::leftovers(&instance, data_dir, None)
+            && !left.is_empty()
+        {
+            for interface in &left.interfaces {
+                println!("{instance}: remove network interface {interface}");
+            }
+            if let Some(dir) = &left.ipam_dir {
+                println!("{instance}: remove address allocations {}", dir.display());
+            }
+            if !args.dry_run {
+                network::remove_leftovers(&instance, data_dir, None)?;
+            }
+            removed += left.interfaces.len() + usize::from(left.ipam_dir.is_some());
         }
         if let (Some(cgroups), Ok(name)) = (&cgroups, CgroupName::instance(&instance))
             && cgroups.exists(&name)

@@ -42,7 +42,11 @@ pub fn describe(status: &PodStatus) -> String {
 fn container_line(line: &ContainerStatus) -> String {
     let mut text = format!("{}: {}", line.name, state(&line.state));
     if line.state.is_running() {
-        let started = if line.started { "started" } else { "not started" };
+        let started = if line.started {
+            "started"
+        } else {
+            "not started"
+        };
         let ready = if line.ready { "ready" } else { "not ready" };
         write!(text, ", {started}, {ready}").unwrap();
     }

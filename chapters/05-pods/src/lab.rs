@@ -118,11 +118,17 @@ impl Lab {
             .unwrap_or_else(|_| panic!("a pod handle is still alive: delete every pod first"));
         if let Some(network) = runtime.network() {
             assert!(
-                network.ipam().allocations().expect("the allocations").is_empty(),
+                network
+                    .ipam()
+                    .allocations()
+                    .expect("the allocations")
+                    .is_empty(),
                 "addresses still allocated after every pod was deleted"
             );
         }
-        runtime.remove().expect("the runtime's cgroup and directories");
+        runtime
+            .remove()
+            .expect("the runtime's cgroup and directories");
         self.leaks.assert_clean();
     }
 }

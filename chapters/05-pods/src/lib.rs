@@ -15,5 +15,5 @@ mod describe;
 mod lab;
 
 pub use describe::{describe, events};
-pub use lab::{Lab, LIMIT};
+pub use lab::{LIMIT, Lab};
 pub use testkit::{guard, redact};

@@ -4,9 +4,7 @@
 
 use std::time::Duration;
 
-use chapter_05::pods::{
-    Container, ContainerPort, ContainerState, PodPhase, Volume, VolumeSource,
-};
+use chapter_05::pods::{Container, ContainerPort, ContainerState, PodPhase, Volume, VolumeSource};
 use chapter_05::{LIMIT, Lab, describe, guard};
 use insta::{assert_snapshot, with_settings};
 use process::RestartPolicy;
@@ -30,7 +28,10 @@ async fn a_hundred_pods() {
             .unwrap_or_else(|status| panic!("round {round}:\n{}", describe(&status)));
         addresses.insert(status.pod_ip.expect("an address"));
         let last = pod.delete(Some(Duration::from_secs(2))).await;
-        assert_eq!(last.pod_ip, None, "round {round}: the address was not released");
+        assert_eq!(
+            last.pod_ip, None,
+            "round {round}: the address was not released"
+        );
     }
     // The allocator goes round the subnet rather than reusing the address
     // just released at once, as the CNI host-local plugin does.
@@ -55,20 +56,28 @@ async fn bad_pods() {
         container_port: 70000,
         protocol: "TCP".into(),
     });
-    spec.containers[0].volume_mounts.push(chapter_05::pods::VolumeMount {
-        name: "nowhere".into(),
-        mount_path: "/data".into(),
-        read_only: false,
-    });
+    spec.containers[0]
+        .volume_mounts
+        .push(chapter_05::pods::VolumeMount {
+            name: "nowhere".into(),
+            mount_path: "/data".into(),
+            read_only: false,
+        });
     let pod = lab.run(spec);
     let status = pod
         .wait_for(LIMIT, |status| status.phase == PodPhase::Failed)
         .await
         .unwrap();
-    report.push(format!("a port out of range and a mount of no volume:\n{}", describe(&status)));
+    report.push(format!(
+        "a port out of range and a mount of no volume:\n{}",
+        describe(&status)
+    ));
     pod.delete(None).await;
 
-    let spec = lab.pod("no-image", vec![Container::new("web", "example.com/missing:1.0")]);
+    let spec = lab.pod(
+        "no-image",
+        vec![Container::new("web", "example.com/missing:1.0")],
+    );
     let pod = lab.run(spec);
     let status = pod
         .wait_for(LIMIT, |status| {
@@ -76,7 +85,10 @@ async fn bad_pods() {
         })
         .await
         .unwrap();
-    report.push(format!("an image that is not in the store:\n{}", describe(&status)));
+    report.push(format!(
+        "an image that is not in the store:\n{}",
+        describe(&status)
+    ));
     pod.delete(None).await;
 
     let mut spec = lab.pod(
@@ -89,7 +101,10 @@ async fn bad_pods() {
         .wait_for(LIMIT, |status| status.phase == PodPhase::Failed)
         .await
         .unwrap();
-    report.push(format!("a command that does not exist:\n{}", describe(&status)));
+    report.push(format!(
+        "a command that does not exist:\n{}",
+        describe(&status)
+    ));
     pod.delete(None).await;
 
     let mut spec = lab.pod(
@@ -108,7 +123,10 @@ async fn bad_pods() {
         .wait_for(LIMIT, |status| status.phase == PodPhase::Failed)
         .await
         .unwrap();
-    report.push(format!("a hostPath that does not exist:\n{}", describe(&status)));
+    report.push(format!(
+        "a hostPath that does not exist:\n{}",
+        describe(&status)
+    ));
     pod.delete(None).await;
 
     with_settings!({

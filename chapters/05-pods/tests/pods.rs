@@ -105,16 +105,38 @@ async fn pods_by_ip() {
     client.wait_for(LIMIT, running).await.unwrap();
     let server_ip = server_status.pod_ip.expect("the server pod has an address");
     let to_pod = client
-        .exec("shell", &words(&["wget", "-qO-", &format!("http://{server_ip}:8080/from-client")]), LIMIT)
+        .exec(
+            "shell",
+            &words(&[
+                "wget",
+                "-qO-",
+                &format!("http://{server_ip}:8080/from-client"),
+            ]),
+            LIMIT,
+        )
         .await
         .unwrap();
     let to_node = client
-        .exec("shell", &words(&["wget", "-qO-", &format!("http://{}:{node_port}/", lab.gateway())]), LIMIT)
+        .exec(
+            "shell",
+            &words(&[
+                "wget",
+                "-qO-",
+                &format!("http://{}:{node_port}/", lab.gateway()),
+            ]),
+            LIMIT,
+        )
         .await
         .unwrap();
     answer.await.unwrap();
-    let routes = client.exec("shell", &words(&["ip", "route"]), LIMIT).await.unwrap();
-    let interfaces = client.exec("shell", &words(&["ip", "-o", "-4", "addr"]), LIMIT).await.unwrap();
+    let routes = client
+        .exec("shell", &words(&["ip", "route"]), LIMIT)
+        .await
+        .unwrap();
+    let interfaces = client
+        .exec("shell", &words(&["ip", "-o", "-4", "addr"]), LIMIT)
+        .await
+        .unwrap();
     server.delete(Some(Duration::from_secs(2))).await;
     client.delete(Some(Duration::from_secs(2))).await;
     with_settings!({
@@ -139,7 +161,11 @@ async fn empty_dir() {
     let mut spec = lab.pod(
         "shared",
         vec![
-            sh("writer", "echo written by the writer > /data/note; sleep 30").mount("data", "/data"),
+            sh(
+                "writer",
+                "echo written by the writer > /data/note; sleep 30",
+            )
+            .mount("data", "/data"),
             sh("reader", "sleep 30").mount("data", "/mnt/shared"),
         ],
     );
@@ -150,13 +176,19 @@ async fn empty_dir() {
     let dir = lab.runtime.pod_dir(&spec.uid);
     let pod = lab.run(spec);
     pod.wait_for(LIMIT, running).await.unwrap();
-    let mut read = pod.exec("reader", &words(&["cat", "/mnt/shared/note"]), LIMIT).await.unwrap();
+    let mut read = pod
+        .exec("reader", &words(&["cat", "/mnt/shared/note"]), LIMIT)
+        .await
+        .unwrap();
     for _ in 0..100 {
         if read.exit_code == 0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
-        read = pod.exec("reader", &words(&["cat", "/mnt/shared/note"]), LIMIT).await.unwrap();
+        read = pod
+            .exec("reader", &words(&["cat", "/mnt/shared/note"]), LIMIT)
+            .await
+            .unwrap();
     }
     let on_host = std::fs::read_to_string(dir.join("volumes/data/note")).unwrap_or_default();
     pod.delete(Some(Duration::from_secs(2))).await;
@@ -177,7 +209,9 @@ async fn init_order() {
     let lab = Lab::new(INIT);
     let mut spec = lab.pod(
         "ordered",
-        vec![sh("app", "cat /work/steps; echo app >> /work/steps; sleep 30").mount("work", "/work")],
+        vec![
+            sh("app", "cat /work/steps; echo app >> /work/steps; sleep 30").mount("work", "/work"),
+        ],
     );
     spec.init_containers = vec![
         sh("first", "sleep 0.2; echo first >> /work/steps").mount("work", "/work"),
@@ -210,14 +244,20 @@ async fn init_order() {
         if running(&status) {
             break;
         }
-        if tokio::time::timeout_at(deadline, watch.changed()).await.is_err() {
+        if tokio::time::timeout_at(deadline, watch.changed())
+            .await
+            .is_err()
+        {
             panic!("the pod did not run:\n{}", describe(&pod.status()));
         }
     }
     let status = pod.status();
     // The app has started, but may not have written its line yet.
     let script = "until grep -q app /work/steps; do sleep 0.05; done; cat /work/steps";
-    let steps = pod.exec("app", &words(&["sh", "-c", script]), LIMIT).await.unwrap();
+    let steps = pod
+        .exec("app", &words(&["sh", "-c", script]), LIMIT)
+        .await
+        .unwrap();
     let happened = pod.events();
     pod.delete(Some(Duration::from_secs(2))).await;
     assert_snapshot!(format!(
@@ -248,7 +288,11 @@ async fn liveness() {
     // The echo server's /healthz/fail switch makes its liveness probe fail.
     let ip = pod.status().pod_ip.unwrap();
     let switch = pod
-        .exec("shell", &words(&["wget", "-qO-", &format!("http://{ip}:8080/healthz/fail")]), LIMIT)
+        .exec(
+            "shell",
+            &words(&["wget", "-qO-", &format!("http://{ip}:8080/healthz/fail")]),
+            LIMIT,
+        )
         .await
         .unwrap();
     let restarted = pod
@@ -305,7 +349,9 @@ async fn readiness() {
     let mut seen = Vec::new();
     for (switch, ready) in [("fail", false), ("ok", true)] {
         let url = format!("http://{ip}:8080/ready/{switch}");
-        pod.exec("shell", &words(&["wget", "-qO-", &url]), LIMIT).await.unwrap();
+        pod.exec("shell", &words(&["wget", "-qO-", &url]), LIMIT)
+            .await
+            .unwrap();
         let status = pod
             .wait_for(LIMIT, |status| status.container_statuses[0].ready == ready)
             .await
@@ -326,9 +372,18 @@ async fn exec_inside() {
     let lab = Lab::new(INIT);
     let pod = lab.run(lab.pod("inside", vec![sh("shell", "sleep 30")]));
     pod.wait_for(LIMIT, running).await.unwrap();
-    let ps = pod.exec("shell", &words(&["ps", "-o", "pid,comm"]), LIMIT).await.unwrap();
-    let hostname = pod.exec("shell", &words(&["hostname"]), LIMIT).await.unwrap();
-    let missing = pod.exec("shell", &words(&["no-such-command"]), LIMIT).await.unwrap();
+    let ps = pod
+        .exec("shell", &words(&["ps", "-o", "pid,comm"]), LIMIT)
+        .await
+        .unwrap();
+    let hostname = pod
+        .exec("shell", &words(&["hostname"]), LIMIT)
+        .await
+        .unwrap();
+    let missing = pod
+        .exec("shell", &words(&["no-such-command"]), LIMIT)
+        .await
+        .unwrap();
     let elsewhere = pod.exec("nobody", &words(&["true"]), LIMIT).await;
     pod.delete(Some(Duration::from_secs(2))).await;
     with_settings!({

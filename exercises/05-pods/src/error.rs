@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 /// What can stop a pod from being made or run on this node.
 #[derive(Debug, thiserror::Error)]
 pub enum PodError {
-    #[error("pods need root (network namespaces, veth pairs, cgroups and mounts of other users' files): run as root")]
+    #[error(
+        "pods need root (network namespaces, veth pairs, cgroups and mounts of other users' files): run as root"
+    )]
     NotRoot,
     #[error("{}: {source}", path.display())]
     Io {

@@ -13,9 +13,9 @@ use filesystem::rootfs::RootfsPlan;
 use process::RestartPolicy;
 use tokio::sync::watch;
 
+use crate::PodRuntime;
 use crate::spec::{Container, PodSpec};
 use crate::status::{ContainerStatus, PodPhase, PodStatus, phase};
-use crate::PodRuntime;
 
 /// Which container of the pod: an init container or an app container, by
 /// index.
@@ -180,5 +180,8 @@ impl Pod {
 }
 
 pub(crate) fn log_path(pod_dir: &Path, container: &str, run: u32) -> PathBuf {
-    pod_dir.join("logs").join(container).join(format!("{run}.log"))
+    pod_dir
+        .join("logs")
+        .join(container)
+        .join(format!("{run}.log"))
 }

@@ -46,7 +46,8 @@ impl PodRuntime {
         let pods_dir = config.state_dir.join("pods").join(&config.instance);
         std::fs::create_dir_all(&pods_dir).map_err(|source| PodError::io(&pods_dir, source))?;
         let runtime = Runtime::new(&config.init_program, &config.instance);
-        let containers = Containers::new(runtime, config.images, config.state_dir.join("containers"))?;
+        let containers =
+            Containers::new(runtime, config.images, config.state_dir.join("containers"))?;
         Ok(Arc::new(PodRuntime {
             instance: config.instance,
             pods_dir,
@@ -88,7 +89,8 @@ impl PodRuntime {
         if let Some(network) = self.network {
             network.remove()?;
         }
-        self.cgroups.remove(&CgroupName::instance(&self.instance)?)?;
+        self.cgroups
+            .remove(&CgroupName::instance(&self.instance)?)?;
         remove_empty(&self.pods_dir);
         remove_empty(&self.containers.instance_dir());
         Ok(())

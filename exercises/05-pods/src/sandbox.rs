@@ -56,10 +56,13 @@ impl Sandbox {
         spec.restart_policy = RestartPolicy::Never;
         spec.log_path = root.plan.dir.join("pause.log");
         let started = async {
-            let mut supervisor = Supervisor::start(spec).await.map_err(|error| PodError::Start {
-                what: "the pod sandbox".into(),
-                message: error.to_string(),
-            })?;
+            let mut supervisor =
+                Supervisor::start(spec)
+                    .await
+                    .map_err(|error| PodError::Start {
+                        what: "the pod sandbox".into(),
+                        message: error.to_string(),
+                    })?;
             let pid = loop {
                 match supervisor.next_event().await {
                     Some(Event::Started { pid, .. }) => break pid,

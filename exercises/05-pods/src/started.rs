@@ -11,7 +11,11 @@ use tokio::time::Instant;
 /// The children of a process, from `/proc/<pid>/task/<pid>/children`.
 fn children(pid: u32) -> Option<Vec<u32>> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).ok()?;
-    Some(text.split_whitespace().filter_map(|n| n.parse().ok()).collect())
+    Some(
+        text.split_whitespace()
+            .filter_map(|n| n.parse().ok())
+            .collect(),
+    )
 }
 
 /// Waits until the init started at `stage_zero` has forked the application

@@ -27,7 +27,10 @@ pub enum PodPhase {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ContainerState {
     /// Not running: being created, or waiting to be restarted.
-    Waiting { reason: String, message: String },
+    Waiting {
+        reason: String,
+        message: String,
+    },
     Running {
         started_at: SystemTime,
     },

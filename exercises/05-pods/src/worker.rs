@@ -99,8 +99,13 @@ async fn run_containers(pod: &Arc<Pod>, sandbox: &Sandbox) {
             return;
         }
     }
-    let runs = (0..pod.spec.containers.len())
-        .map(|index| tokio::spawn(container::run(pod.clone(), Which::App(index), sandbox.pid())));
+    let runs = (0..pod.spec.containers.len()).map(|index| {
+        tokio::spawn(container::run(
+            pod.clone(),
+            Which::App(index),
+            sandbox.pid(),
+        ))
+    });
     for run in runs.collect::<Vec<_>>() {
         let _ = run.await;
     }
@@ -111,7 +116,11 @@ async fn undo_sandbox(pod: &Pod, sandbox: Sandbox) -> Result<(), PodError> {
     let uid = pod.spec.uid.clone();
     if runtime.network.is_some() {
         tokio::task::spawn_blocking(move || {
-            runtime.network.as_ref().expect("checked above").detach(&uid)
+            runtime
+                .network
+                .as_ref()
+                .expect("checked above")
+                .detach(&uid)
         })
         .await
         .expect("detaching does not panic")?;
@@ -130,7 +139,9 @@ async fn undo(pod: &Pod, sandbox: Option<Sandbox>) -> Result<(), PodError> {
         undo_sandbox(pod, sandbox).await?;
     }
     let runtime = &pod.runtime;
-    runtime.cgroups.remove(&runtime.pod_cgroup(&pod.spec.uid)?)?;
+    runtime
+        .cgroups
+        .remove(&runtime.pod_cgroup(&pod.spec.uid)?)?;
     match std::fs::remove_dir_all(&pod.dir) {
         Err(source) if source.kind() != std::io::ErrorKind::NotFound => {
             Err(PodError::io(&pod.dir, source))

@@ -127,7 +127,10 @@ pub(crate) async fn run(pod: Arc<Pod>, which: Which, sandbox_pid: u32) -> bool {
             "back-off {delay:?} restarting failed container={} pod={}_{}({})",
             container.name, pod.spec.name, pod.spec.namespace, pod.spec.uid
         );
-        pod.record("BackOff", format!("Back-off restarting failed container {}", container.name));
+        pod.record(
+            "BackOff",
+            format!("Back-off restarting failed container {}", container.name),
+        );
         pod.update_container(which, |line| {
             line.last_state = Some(terminated);
             line.state = ContainerState::waiting("CrashLoopBackOff", message);
@@ -144,14 +147,22 @@ pub(crate) async fn run(pod: Arc<Pod>, which: Which, sandbox_pid: u32) -> bool {
 async fn start(pod: &Pod, which: Which, attempt: u32, sandbox_pid: u32) -> Result<Run, NotStarted> {
     let container = pod.container(which);
     let runtime = &pod.runtime;
-    let failed = |reason: &'static str| move |error: String| NotStarted { reason, message: error };
+    let failed = |reason: &'static str| {
+        move |error: String| NotStarted {
+            reason,
+            message: error,
+        }
+    };
     let volumes = volumes::mounts(&pod.dir, &pod.spec.volumes, container)
         .map_err(|error| error.to_string())
         .map_err(failed("CreateContainerConfigError"))?;
     let name = pod.run_name(&container.name, attempt);
-    let cgroup_name = CgroupName::new(runtime.instance(), &["pods", &pod.spec.uid, &container.name])
-        .map_err(|error| error.to_string())
-        .map_err(failed("CreateContainerError"))?;
+    let cgroup_name = CgroupName::new(
+        runtime.instance(),
+        &["pods", &pod.spec.uid, &container.name],
+    )
+    .map_err(|error| error.to_string())
+    .map_err(failed("CreateContainerError"))?;
     let cgroup = runtime
         .cgroups
         .create(&cgroup_name, &container.limits)
@@ -188,7 +199,10 @@ async fn start(pod: &Pod, which: Which, attempt: u32, sandbox_pid: u32) -> Resul
                 FsError::Image(ImageError::NotFound { .. }) => "ErrImageNeverPull",
                 _ => "CreateContainerError",
             };
-            return Err(NotStarted { reason, message: error.to_string() });
+            return Err(NotStarted {
+                reason,
+                message: error.to_string(),
+            });
         }
     };
     spec.restart_policy = RestartPolicy::Never;

@@ -12,10 +12,10 @@ use namespaces::{Isolation, Namespace};
 use process::ContainerSpec;
 use tokio::process::Command;
 
+use crate::PodError;
 use crate::pod::{Pod, Running};
 use crate::probe::{BoxFuture, Exec, ExecOutput, run_command};
 use crate::sandbox::namespace_path;
-use crate::PodError;
 
 // ANCHOR: exec_isolation
 /// How an exec'd process is isolated: it creates no namespace, it enters
@@ -67,7 +67,10 @@ pub(crate) fn exec_command(
         .runtime
         .wrap_with(&app, &isolation, extensions(&config));
     let mut command = Command::new(&wrapped.command);
-    command.args(&wrapped.args).env_clear().envs(wrapped.env.iter().cloned());
+    command
+        .args(&wrapped.args)
+        .env_clear()
+        .envs(wrapped.env.iter().cloned());
     Ok(command)
 }
 

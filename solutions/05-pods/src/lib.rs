@@ -37,6 +37,8 @@ pub use pod::PodEvent;
 pub use runtime::{PodRuntime, RuntimeConfig};
 pub use sandbox::namespace_path;
 pub use spec::{Container, ContainerPort, PodSpec, Volume, VolumeMount, VolumeSource};
-pub use status::{ConditionType, ContainerState, ContainerStatus, PodCondition, PodPhase, PodStatus};
+pub use status::{
+    ConditionType, ContainerState, ContainerStatus, PodCondition, PodPhase, PodStatus,
+};
 pub use validate::{is_dns_label, problems};
 pub use volumes::mounts;

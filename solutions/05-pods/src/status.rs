@@ -26,7 +26,10 @@ pub enum PodPhase {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ContainerState {
     /// Not running: being created, or waiting to be restarted.
-    Waiting { reason: String, message: String },
+    Waiting {
+        reason: String,
+        message: String,
+    },
     Running {
         started_at: SystemTime,
     },
@@ -214,7 +217,11 @@ pub fn condition_values(
     let ready = containers.iter().all(|container| container.ready);
     let not = |value: bool, reason: &'static str| (!value).then_some(reason);
     vec![
-        (ConditionType::PodReadyToStartContainers, sandbox_ready, None),
+        (
+            ConditionType::PodReadyToStartContainers,
+            sandbox_ready,
+            None,
+        ),
         (
             ConditionType::Initialized,
             initialized,
@@ -225,7 +232,11 @@ pub fn condition_values(
             ready,
             not(ready, "ContainersNotReady"),
         ),
-        (ConditionType::Ready, ready, not(ready, "ContainersNotReady")),
+        (
+            ConditionType::Ready,
+            ready,
+            not(ready, "ContainersNotReady"),
+        ),
         (ConditionType::PodScheduled, true, None),
     ]
 }

@@ -30,10 +30,7 @@ pub fn problems(spec: &PodSpec) -> Vec<String> {
             ));
         }
         if !volumes.insert(volume.name.as_str()) {
-            problems.push(format!(
-                "{field}.name: Duplicate value: {:?}",
-                volume.name
-            ));
+            problems.push(format!("{field}.name: Duplicate value: {:?}", volume.name));
         }
         if let VolumeSource::HostPath { path, .. } = &volume.source
             && !path.is_absolute()

@@ -55,7 +55,10 @@ pub fn mounts(
                 .find(|volume| volume.name == mount.name)
                 .ok_or_else(|| PodError::Volume {
                     volume: mount.name.clone(),
-                    message: format!("container {} mounts a volume the pod does not have", container.name),
+                    message: format!(
+                        "container {} mounts a volume the pod does not have",
+                        container.name
+                    ),
                 })?;
             let (source, read_only) = match &volume.source {
                 VolumeSource::EmptyDir => (empty_dir_path(pod_dir, &volume.name), mount.read_only),

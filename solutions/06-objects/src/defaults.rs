@@ -1,0 +1,217 @@
+//! Defaulting: what the API server fills in before it validates and stores
+//! an object, so that every stored object is complete and every component
+//! reads the same values (no component guesses "no restartPolicy probably
+//! means Always").
+//!
+//! The values are Kubernetes' (`pkg/apis/core/v1/defaults.go`,
+//! `pkg/apis/apps/v1/defaults.go`), including the few that its registry
+//! sets on create rather than its defaulters (a namespace's `kubernetes`
+//! finalizer). Defaulting never overwrites a value the user gave.
+
+use crate::apps::{Deployment, DeploymentStrategy, ReplicaSet, RollingUpdateDeployment};
+use crate::intstr::IntOrString;
+use crate::namespace::Namespace;
+use crate::node::Node;
+use crate::pod::{Container, Pod, PodSpec, PodTemplateSpec, Probe};
+use crate::service::Service;
+
+fn set<T>(field: &mut Option<T>, value: impl Into<T>) {
+    if field.is_none() {
+        *field = Some(value.into());
+    }
+}
+
+/// `Always` for images that can change under the same name (`:latest`, or
+/// no tag, which means latest); `IfNotPresent` for a fixed tag or a digest.
+///
+/// The tag is what follows the last `:` after the last `/`, so that a
+/// registry port (`localhost:5000/web`) is not mistaken for a tag.
+pub fn pull_policy_for(image: &str) -> &'static str {
+    if image.contains('@') {
+        return "IfNotPresent";
+    }
+    let last_part = image.rsplit('/').next().unwrap_or(image);
+    match last_part.rsplit_once(':') {
+        Some((_, "latest")) | None => "Always",
+        Some(_) => "IfNotPresent",
+    }
+}
+
+/// Probe timing: every 10 s, 1 s timeout, one success to pass, three
+/// failures in a row to fail; an HTTP probe asks for `/` over HTTP.
+pub fn default_probe(probe: &mut Probe) {
+    set(&mut probe.timeout_seconds, 1);
+    set(&mut probe.period_seconds, 10);
+    set(&mut probe.success_threshold, 1);
+    set(&mut probe.failure_threshold, 3);
+    if let Some(http) = &mut probe.http_get {
+        set(&mut http.path, "/");
+        set(&mut http.scheme, "HTTP");
+    }
+}
+
+/// A container's defaults: `terminationMessagePath` `/dev/termination-log`
+/// with policy `File`, `imagePullPolicy` from the image's tag, `TCP` on
+/// every port, and each probe's timing.
+// ANCHOR: default_container
+pub fn default_container(container: &mut Container) {
+    // exercise: set (only where None) terminationMessagePath "/dev/termination-log", terminationMessagePolicy "File", imagePullPolicy pull_policy_for(image) if there is an image, each port's protocol "TCP"; run default_probe on every probe that is present
+    set(
+        &mut container.termination_message_path,
+        "/dev/termination-log",
+    );
+    set(&mut container.termination_message_policy, "File");
+    if let Some(image) = &container.image {
+        set(&mut container.image_pull_policy, pull_policy_for(image));
+    }
+    for port in &mut container.ports {
+        set(&mut port.protocol, "TCP");
+    }
+    let probes = [
+        &mut container.liveness_probe,
+        &mut container.readiness_probe,
+        &mut container.startup_probe,
+    ];
+    for probe in probes.into_iter().flatten() {
+        default_probe(probe);
+    }
+}
+// ANCHOR_END: default_container
+
+// ANCHOR: default_pod_spec
+/// A pod spec's defaults: restart `Always`, DNS `ClusterFirst`, 30 s to
+/// stop gracefully, the `default-scheduler`, service links on, an empty
+/// security context, and every container's defaults.
+pub fn default_pod_spec(spec: &mut PodSpec) {
+    set(&mut spec.restart_policy, "Always");
+    set(&mut spec.dns_policy, "ClusterFirst");
+    set(&mut spec.termination_grace_period_seconds, 30);
+    set(&mut spec.scheduler_name, "default-scheduler");
+    set(&mut spec.enable_service_links, true);
+    set(&mut spec.security_context, serde_json::json!({}));
+    for container in spec
+        .init_containers
+        .iter_mut()
+        .chain(spec.containers.iter_mut())
+    {
+        default_container(container);
+    }
+    for env in spec
+        .containers
+        .iter_mut()
+        .chain(spec.init_containers.iter_mut())
+        .flat_map(|c| c.env.iter_mut())
+    {
+        if let Some(field_ref) = env.value_from.as_mut().and_then(|v| v.field_ref.as_mut()) {
+            set(&mut field_ref.api_version, "v1");
+        }
+    }
+}
+// ANCHOR_END: default_pod_spec
+
+pub fn default_pod(pod: &mut Pod) {
+    default_pod_spec(&mut pod.spec);
+}
+
+fn default_template(template: &mut PodTemplateSpec) {
+    default_pod_spec(&mut template.spec);
+}
+
+/// One replica; a rolling update with 25% surge and 25% unavailable; ten
+/// old ReplicaSets kept for rollbacks; 600 s before a stuck rollout is
+/// reported.
+pub fn default_deployment(deployment: &mut Deployment) {
+    let spec = &mut deployment.spec;
+    set(&mut spec.replicas, 1);
+    let strategy = spec
+        .strategy
+        .get_or_insert_with(DeploymentStrategy::default);
+    set(&mut strategy.strategy_type, "RollingUpdate");
+    if strategy.strategy_type.as_deref() == Some("RollingUpdate") {
+        let rolling = strategy
+            .rolling_update
+            .get_or_insert_with(RollingUpdateDeployment::default);
+        set(&mut rolling.max_unavailable, IntOrString::from("25%"));
+        set(&mut rolling.max_surge, IntOrString::from("25%"));
+    }
+    set(&mut spec.revision_history_limit, 10);
+    set(&mut spec.progress_deadline_seconds, 600);
+    default_template(&mut spec.template);
+}
+
+pub fn default_replica_set(replica_set: &mut ReplicaSet) {
+    set(&mut replica_set.spec.replicas, 1);
+    default_template(&mut replica_set.spec.template);
+}
+
+/// `ClusterIP` type, no session affinity, `TCP` ports whose `targetPort`
+/// is the port itself; NodePort and LoadBalancer services route external
+/// traffic cluster-wide; internal traffic goes cluster-wide.
+pub fn default_service(service: &mut Service) {
+    let spec = &mut service.spec;
+    set(&mut spec.service_type, "ClusterIP");
+    set(&mut spec.session_affinity, "None");
+    for port in &mut spec.ports {
+        set(&mut port.protocol, "TCP");
+        set(&mut port.target_port, IntOrString::Int(port.port));
+    }
+    let service_type = spec.service_type.as_deref().unwrap_or("ClusterIP");
+    if matches!(service_type, "NodePort" | "LoadBalancer") {
+        set(&mut spec.external_traffic_policy, "Cluster");
+    }
+    if service_type != "ExternalName" {
+        set(&mut spec.internal_traffic_policy, "Cluster");
+    }
+}
+
+/// The `kubernetes` finalizer (the namespace controller empties a deleted
+/// namespace before it goes) and phase `Active`.
+pub fn default_namespace(namespace: &mut Namespace) {
+    if namespace.spec.finalizers.is_empty() {
+        namespace.spec.finalizers.push("kubernetes".into());
+    }
+    set(&mut namespace.status.phase, "Active");
+}
+
+/// `allocatable` defaults to `capacity`: nothing reserved for the system.
+pub fn default_node(node: &mut Node) {
+    if node.status.allocatable.is_empty() {
+        node.status.allocatable = node.status.capacity.clone();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pull_policy_follows_the_tag() {
+        assert_eq!(pull_policy_for("nginx"), "Always");
+        assert_eq!(pull_policy_for("nginx:latest"), "Always");
+        assert_eq!(pull_policy_for("nginx:1.27"), "IfNotPresent");
+        assert_eq!(pull_policy_for("localhost:5000/web"), "Always");
+        assert_eq!(pull_policy_for("localhost:5000/web:v2"), "IfNotPresent");
+        assert_eq!(pull_policy_for("nginx@sha256:abcd"), "IfNotPresent");
+    }
+
+    #[test]
+    fn defaults_never_overwrite() {
+        let mut deployment = Deployment::default();
+        deployment.spec.replicas = Some(0);
+        default_deployment(&mut deployment);
+        assert_eq!(deployment.spec.replicas, Some(0));
+        let rolling = deployment.spec.strategy.unwrap().rolling_update.unwrap();
+        assert_eq!(rolling.max_surge, Some(IntOrString::from("25%")));
+    }
+
+    #[test]
+    fn recreate_gets_no_rolling_parameters() {
+        let mut deployment = Deployment::default();
+        deployment.spec.strategy = Some(DeploymentStrategy {
+            strategy_type: Some("Recreate".into()),
+            rolling_update: None,
+        });
+        default_deployment(&mut deployment);
+        assert_eq!(deployment.spec.strategy.unwrap().rolling_update, None);
+    }
+}
