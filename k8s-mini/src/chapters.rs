@@ -8,6 +8,7 @@ pub use select_02_namespaces as namespaces;
 pub use select_03_filesystem as filesystem;
 pub use select_04_cgroups as cgroups;
 pub use select_05_pods as pods;
+pub use select_07_apiserver as apiserver;
 
 /// The chapters whose learner code is built in, for a notice at start.
 pub fn learner_chapters() -> Vec<&'static str> {
@@ -18,6 +19,7 @@ pub fn learner_chapters() -> Vec<&'static str> {
         (cfg!(feature = "learner-04"), "04-cgroups"),
         (cfg!(feature = "learner-05"), "05-pods"),
         (cfg!(feature = "learner-06"), "06-objects"),
+        (cfg!(feature = "learner-07"), "07-apiserver"),
     ]
     .into_iter()
     .filter_map(|(on, chapter)| on.then_some(chapter))

@@ -3,6 +3,7 @@
 //! Each subcommand is assembled from the reference solutions in
 //! `solutions/` (or, with a `learner-NN` feature, from your exercise).
 
+mod apiserver;
 mod bench;
 mod bench_pods;
 mod chapters;
@@ -44,6 +45,9 @@ enum Command {
     /// Measure container start latency against unshare and runc, or pod
     /// start latency in bursts
     Bench(bench::BenchArgs),
+    /// Serve the Kubernetes API (chapter 07): kubectl and the official
+    /// clients work against it
+    Apiserver(apiserver::ApiServerArgs),
     /// Remove what crashed runs left behind: container directories and
     /// cgroups whose processes are gone
     Reset(reset::ResetArgs),
@@ -74,6 +78,7 @@ fn main() -> std::process::ExitCode {
         Command::Reset(args) => reset::run(args, &data_dir),
         Command::Run(args) => block_on(run::run(args, &data_dir)),
         Command::Bench(args) => block_on(bench::run(args, &data_dir)),
+        Command::Apiserver(args) => block_on(apiserver::run(args, &data_dir)),
     };
     match result {
         Ok(code) => std::process::ExitCode::from(u8::try_from(code).unwrap_or(1)),

@@ -91,6 +91,23 @@ impl LeakCheck {
         }
     }
 
+    /// Deletes the instance's network interfaces (those [`LeakCheck::leaks`]
+    /// reports) with `ip link del`, and returns their names. For a test's
+    /// cleanup when it fails halfway (from a `Drop`): it does not rely on
+    /// the code under test, and a failed test must not leave bridges and
+    /// veths on the machine.
+    pub fn remove_interfaces(&self) -> Vec<String> {
+        let interfaces = self.leaks().interfaces;
+        for interface in &interfaces {
+            // A veth whose peer was deleted first is gone already.
+            let _ = std::process::Command::new("ip")
+                .args(["link", "del", interface])
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
+        interfaces
+    }
+
     /// Panics with a list of what is left, if anything. Processes that were
     /// killed a moment ago may take a little while to be gone, so this looks
     /// again for up to two seconds before it calls something a leak.

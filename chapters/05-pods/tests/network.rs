@@ -776,31 +776,14 @@ fn free_subnet() -> Subnet {
     panic!("every /24 of 10.250.0.0/16 is in use on this machine");
 }
 
-/// Deletes, when dropped, every interface of the host whose alias names
-/// the instance: a test that fails halfway must not leave bridges and
-/// veths on your machine, and this cleanup does not rely on the code under
-/// test.
-struct HostCleanup(String);
+/// Deletes, when dropped, the instance's interfaces on the host: a test
+/// that fails halfway must not leave bridges and veths on your machine, and
+/// this cleanup does not rely on the code under test.
+struct HostCleanup<'a>(&'a testkit::LeakCheck);
 
-impl Drop for HostCleanup {
+impl Drop for HostCleanup<'_> {
     fn drop(&mut self) {
-        let Ok(entries) = std::fs::read_dir("/sys/class/net") else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let alias = std::fs::read_to_string(entry.path().join("ifalias")).unwrap_or_default();
-            let named = alias
-                .trim_end()
-                .strip_prefix("k8s-mini/")
-                .and_then(|rest| rest.split('/').next())
-                == Some(self.0.as_str());
-            if named {
-                let _ = Command::new("ip")
-                    .args(["link", "del"])
-                    .arg(entry.file_name())
-                    .status();
-            }
-        }
+        self.0.remove_interfaces();
     }
 }
 
@@ -821,7 +804,7 @@ fn a_hundred_attach_detach_cycles_leave_nothing_behind() {
     let tmp = tempfile::tempdir().unwrap();
     let ipam_dir = tmp.path().join("networks").join(&instance);
     let leaks = testkit::LeakCheck::new(&instance).expect_gone(&ipam_dir);
-    let _cleanup = HostCleanup(instance.clone());
+    let _cleanup = HostCleanup(&leaks);
     let network = NodeNetwork::ensure(host_config(&instance, tmp.path())).unwrap();
     let pods = [Holder::start(&instance), Holder::start(&instance)];
     let mut seen = std::collections::BTreeSet::new();
@@ -873,7 +856,7 @@ fn reset_finds_and_removes_what_a_crashed_node_left() {
     let instance = testkit::unique_instance("ch05-net");
     let tmp = tempfile::tempdir().unwrap();
     let leaks = testkit::LeakCheck::new(&instance);
-    let _cleanup = HostCleanup(instance.clone());
+    let _cleanup = HostCleanup(&leaks);
     let network = NodeNetwork::ensure(host_config(&instance, tmp.path())).unwrap();
     let pods = [Holder::start(&instance), Holder::start(&instance)];
     let veth_a = network

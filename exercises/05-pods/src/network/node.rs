@@ -99,7 +99,9 @@ pub struct NodeNetwork {
 impl NodeNetwork {
     /// Makes sure the node's bridge exists, holds the gateway address and
     /// is up; opens the allocations. Calling it again (after a restart of
-    /// the agent) finds what is there and keeps it.
+    /// the agent) finds what is there and keeps it. (A bridge kept from a
+    /// run with another pod CIDR keeps its old address too: remove the
+    /// node's network before changing its CIDR.)
     pub fn ensure(config: NodeConfig) -> Result<NodeNetwork, NetworkError> {
         validate(&config)?;
         let mut socket = match &config.netns {
@@ -165,7 +167,9 @@ impl NodeNetwork {
     /// process's `/proc/<pid>/ns/net`): allocates an address, creates a veth
     /// pair with one end in the pod as `eth0` and the other on the bridge,
     /// gives `eth0` the address, brings it up and adds the cluster routes.
-    /// On failure, whatever was done is undone.
+    /// On failure, whatever was done is undone. Calls for different pods
+    /// may run at once; calls for one pod must not (the agent handles a pod
+    /// in one place at a time, as the kubelet's pod workers do).
     pub fn attach(&self, pod_id: &str, netns: &Path) -> Result<PodAddress, NetworkError> {
         validate_pod_id(&self.config.instance, pod_id)?;
         if let Some(ip) = self.ipam.address_of(pod_id)? {

@@ -1,0 +1,172 @@
+// Generated from solutions/07-apiserver/src/server/mod.rs by `cargo workshop gen`: fill in the todo!()s, leave the rest as it is.
+//! The API server: Kubernetes' REST API over the store, with axum.
+//!
+//! - [`paths`]: which resource a path names.
+//! - [`handlers`]: the verbs (get, list, create, update, patch, delete,
+//!   deletecollection) and the subresources.
+//! - [`watch`]: change streams.
+//! - [`discovery`]: what kubectl asks first (`/api`, `/apis`, ...).
+//! - [`lifecycle`]: namespaces, graceful deletion, finalizers.
+
+mod discovery;
+mod errors;
+mod handlers;
+mod lifecycle;
+mod objects;
+mod openapi;
+mod patch;
+mod paths;
+mod protobuf;
+mod query;
+mod request;
+mod subresources;
+mod watch;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::response::{IntoResponse, Response};
+use tokio::sync::watch as signal;
+
+pub use errors::{ApiError, ApiResult};
+pub use paths::{Route, Target, route};
+
+use crate::store::{Options, Store, StoreError};
+
+/// The largest request body accepted, as Kubernetes' 3 MiB.
+pub const MAX_BODY: usize = 3 * 1024 * 1024;
+
+/// How the server is set up.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Loopback by default: this server trusts its callers.
+    pub listen: SocketAddr,
+    /// Where the store lives; `None` keeps everything in memory.
+    pub data_dir: Option<PathBuf>,
+    /// When set, every request must carry `Authorization: Bearer <token>`.
+    pub token: Option<String>,
+    pub store: Options,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 6443)),
+            data_dir: None,
+            token: None,
+            store: Options::default(),
+        }
+    }
+}
+
+/// What every handler shares.
+pub(crate) struct Server {
+    pub store: Store,
+    pub token: Option<String>,
+    pub address: SocketAddr,
+    /// Tells long requests (watches) that the server is stopping.
+    pub stopping: signal::Receiver<bool>,
+}
+
+/// A running API server.
+pub struct ApiServer {
+    address: SocketAddr,
+    stop: signal::Sender<bool>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    store: Store,
+}
+
+impl ApiServer {
+    /// Opens the store, makes the standard namespaces, binds and serves.
+    pub async fn start(config: Config) -> Result<ApiServer, StartError> {
+        let store = match &config.data_dir {
+            Some(dir) => Store::open(&dir.join("store"), config.store.clone())?,
+            None => Store::in_memory(config.store.clone()),
+        };
+        lifecycle::create_standard_namespaces(&store).await?;
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| StartError::Bind {
+                address: config.listen,
+                source,
+            })?;
+        let address = listener.local_addr()?;
+        let (stop, stopping) = signal::channel(false);
+        let server = Arc::new(Server {
+            store: store.clone(),
+            token: config.token.clone(),
+            address,
+            stopping: stopping.clone(),
+        });
+        tokio::spawn(lifecycle::reap_expired(server.clone()));
+        let app = Router::new()
+            .fallback(serve)
+            .layer(DefaultBodyLimit::max(MAX_BODY))
+            .with_state(server);
+        let mut shutdown = stopping.clone();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = shutdown.wait_for(|stop| *stop).await;
+                })
+                .await
+        });
+        Ok(ApiServer {
+            address,
+            stop,
+            task,
+            store,
+        })
+    }
+
+    /// Where it listens (the port is the one the system chose for port 0).
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Stops accepting, ends the watches, waits for the requests in flight
+    /// (at most `limit`).
+    pub async fn stop(self, limit: Duration) {
+        let _ = self.stop.send(true);
+        let _ = tokio::time::timeout(limit, self.task).await;
+    }
+
+    /// Serves until the process is told to stop.
+    pub async fn wait(self) -> std::io::Result<()> {
+        self.task.await.map_err(std::io::Error::other)?
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot open the store: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Every request comes here: authentication, routing, and an answer that
+/// is always a Kubernetes object or Status, whatever went wrong.
+async fn serve(State(server): State<Arc<Server>>, request: Request) -> Response {
+    match request::handle(&server, request).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    }
+}
