@@ -108,6 +108,46 @@ impl LeakCheck {
         interfaces
     }
 
+    /// Kills the processes in the instance's cgroups and removes the
+    /// cgroups, deepest first; returns the ones it could not remove. For
+    /// tidying after a test that failed half-way.
+    pub fn remove_cgroups(&self) -> Vec<PathBuf> {
+        let mut left = Vec::new();
+        for top in cgroups_of(&self.instance) {
+            let mut dirs = Vec::new();
+            walk(&top, 0, &mut |path| {
+                dirs.push(path.to_path_buf());
+                true
+            });
+            dirs.sort_by_key(|dir| std::cmp::Reverse(dir.components().count()));
+            dirs.push(top);
+            for dir in dirs {
+                for _ in 0..100 {
+                    let procs =
+                        std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+                    if procs.trim().is_empty() {
+                        break;
+                    }
+                    for pid in procs
+                        .split_whitespace()
+                        .filter_map(|p| p.parse::<i32>().ok())
+                    {
+                        // A pid of the instance's own cgroup.
+                        let _ = nix::sys::signal::kill(
+                            nix::unistd::Pid::from_raw(pid),
+                            nix::sys::signal::Signal::SIGKILL,
+                        );
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                if std::fs::remove_dir(&dir).is_err() && dir.exists() {
+                    left.push(dir);
+                }
+            }
+        }
+        left
+    }
+
     /// Panics with a list of what is left, if anything. Processes that were
     /// killed a moment ago may take a little while to be gone, so this looks
     /// again for up to two seconds before it calls something a leak.

@@ -21,6 +21,9 @@ pub fn generate(repo: &Repo, chapter: &Chapter) -> Result<Files> {
     let max_width = max_width(repo);
     let mut files = Files::new();
     for relative in files_under(&solution)? {
+        if solution_only(&relative) {
+            continue;
+        }
         let path = solution.join(&relative);
         let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
         let origin = format!("{}/{relative}", chapter.solution_dir());
@@ -38,6 +41,15 @@ pub fn generate(repo: &Repo, chapter: &Chapter) -> Result<Files> {
         bail!("{} has no files", solution.display());
     }
     Ok(files)
+}
+
+/// The solution's own integration tests, examples, benchmarks and helper
+/// binaries: they test or measure the solution, by its crate name, and have
+/// no place in the learner's copy (the chapter suite is the learner's test).
+pub fn solution_only(relative: &str) -> bool {
+    ["tests/", "examples/", "benches/", "src/bin/"]
+        .iter()
+        .any(|dir| relative.starts_with(dir))
 }
 
 /// The holes of `chapter`, in file order then line, with their file (relative
@@ -446,6 +458,15 @@ impl Backoff {
     }
 }
 "#;
+
+    #[test]
+    fn the_solutions_own_tests_and_tools_stay_out_of_the_exercise() {
+        assert!(solution_only("tests/store.rs"));
+        assert!(solution_only("src/bin/store-stress.rs"));
+        assert!(solution_only("examples/store_bench.rs"));
+        assert!(!solution_only("src/lib.rs"));
+        assert!(!solution_only("src/store/mod.rs"));
+    }
 
     #[test]
     fn holes_become_todos_and_unit_tests_go() {

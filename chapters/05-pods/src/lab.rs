@@ -22,7 +22,7 @@ pub struct Lab {
     pub instance: String,
     pub subnet: Subnet,
     pub tmp: tempfile::TempDir,
-    leaks: testkit::LeakCheck,
+    leaks: Leaks,
     pods: AtomicU32,
 }
 
@@ -72,7 +72,7 @@ impl Lab {
             instance,
             subnet,
             tmp,
-            leaks,
+            leaks: Leaks(leaks),
             pods: AtomicU32::new(0),
         }
     }
@@ -129,7 +129,27 @@ impl Lab {
         runtime
             .remove()
             .expect("the runtime's cgroup and directories");
-        self.leaks.assert_clean();
+        self.leaks.0.assert_clean();
+    }
+}
+
+/// The leak check, and the tidying after a test that failed half-way: its
+/// pods' interfaces and bridge would stay on the machine, one more with
+/// every failure (the test has failed already; this only tidies).
+struct Leaks(testkit::LeakCheck);
+
+impl Drop for Leaks {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let removed = self.0.remove_interfaces();
+            if !removed.is_empty() {
+                eprintln!("removed the interfaces the failed test left: {removed:?}");
+            }
+            let stuck = self.0.remove_cgroups();
+            if !stuck.is_empty() {
+                eprintln!("could not remove the failed test's cgroups: {stuck:?}");
+            }
+        }
     }
 }
 

@@ -4,12 +4,21 @@
 
 use std::time::Duration;
 
-use chapter_05::pods::{Container, ContainerPort, ContainerState, PodPhase, Volume, VolumeSource};
+use chapter_05::pods::{
+    ConditionType, Container, ContainerPort, ContainerState, PodPhase, Volume, VolumeSource,
+};
 use chapter_05::{LIMIT, Lab, describe, guard};
 use insta::{assert_snapshot, with_settings};
 use process::RestartPolicy;
 
 const INIT: &str = env!("CARGO_BIN_EXE_pod-init");
+
+/// The pod has ended in `phase` and its sandbox is gone (what the
+/// snapshots show is then settled).
+fn ended(status: &chapter_05::pods::PodStatus, phase: PodPhase) -> bool {
+    status.phase == phase
+        && status.condition(ConditionType::PodReadyToStartContainers) == Some(false)
+}
 
 #[tokio::test]
 async fn a_hundred_pods_leave_nothing_behind() {
@@ -65,7 +74,7 @@ async fn bad_pods() {
         });
     let pod = lab.run(spec);
     let status = pod
-        .wait_for(LIMIT, |status| status.phase == PodPhase::Failed)
+        .wait_for(LIMIT, |status| ended(status, PodPhase::Failed))
         .await
         .unwrap();
     report.push(format!(
@@ -98,7 +107,7 @@ async fn bad_pods() {
     spec.restart_policy = RestartPolicy::Never;
     let pod = lab.run(spec);
     let status = pod
-        .wait_for(LIMIT, |status| status.phase == PodPhase::Failed)
+        .wait_for(LIMIT, |status| ended(status, PodPhase::Failed))
         .await
         .unwrap();
     report.push(format!(
@@ -120,7 +129,7 @@ async fn bad_pods() {
     });
     let pod = lab.run(spec);
     let status = pod
-        .wait_for(LIMIT, |status| status.phase == PodPhase::Failed)
+        .wait_for(LIMIT, |status| ended(status, PodPhase::Failed))
         .await
         .unwrap();
     report.push(format!(
@@ -146,7 +155,7 @@ async fn host_path() {
     let lab = Lab::new(INIT);
     let host = tempfile::tempdir().unwrap();
     std::fs::write(host.path().join("file"), "from the host\n").unwrap();
-    let script = "cat /ro/file; echo x > /ro/new 2>&1 || echo 'read-only: refused'; echo written > /rw/new && echo 'writable: written'";
+    let script = "cat /ro/file; { echo x > /ro/new; } 2>&1 || echo 'read-only: refused'; echo written > /rw/new && echo 'writable: written'";
     let mut spec = lab.pod(
         "host",
         vec![
@@ -168,7 +177,7 @@ async fn host_path() {
     }
     let pod = lab.run(spec);
     let status = pod
-        .wait_for(LIMIT, |status| status.phase == PodPhase::Succeeded)
+        .wait_for(LIMIT, |status| ended(status, PodPhase::Succeeded))
         .await
         .unwrap_or_else(|status| panic!("{}", describe(&status)));
     let log = chapter_05::pods::logs::text(&pod.logs("shell", false).unwrap());
@@ -178,5 +187,71 @@ async fn host_path() {
         "{}\nlog:\n{log}\nthe host's directory now has new: {on_host}",
         describe(&status)
     ));
+    lab.finish();
+}
+
+#[tokio::test]
+async fn restart_policies_decide_what_runs_again() {
+    guard(restart_policies()).await
+}
+
+/// A container that fails on its first run and succeeds on its second: it
+/// counts its runs in a file of an emptyDir volume, which outlives runs.
+fn fails_once(name: &str) -> Container {
+    let script = "echo run >> /state/runs; [ $(wc -l < /state/runs) -ge 2 ]";
+    Container::new(name, "busybox")
+        .command(["sh", "-c", script])
+        .mount("state", "/state")
+}
+
+async fn restart_policies() {
+    let lab = Lab::new(INIT);
+    let mut report = Vec::new();
+    let cases = [
+        ("always-init", RestartPolicy::Always, true),
+        ("on-failure", RestartPolicy::OnFailure, false),
+        ("never", RestartPolicy::Never, false),
+        ("never-init", RestartPolicy::Never, true),
+    ];
+    for (name, policy, init) in cases {
+        let mut spec = lab.pod(name, Vec::new());
+        spec.restart_policy = policy;
+        spec.volumes.push(Volume {
+            name: "state".into(),
+            source: VolumeSource::EmptyDir,
+        });
+        if init {
+            spec.init_containers.push(fails_once("setup"));
+            spec.containers
+                .push(Container::new("app", "busybox").command(["sleep", "30"]));
+        } else {
+            spec.containers.push(fails_once("app"));
+        }
+        let pod = lab.run(spec);
+        // A pod that has ended has also lost its sandbox; one that runs
+        // has its app running.
+        let settled = |status: &chapter_05::pods::PodStatus| match status.phase {
+            PodPhase::Succeeded | PodPhase::Failed => {
+                status.condition(ConditionType::PodReadyToStartContainers) == Some(false)
+            }
+            // Only the app that sleeps is waited for running.
+            PodPhase::Running => init && status.container_statuses[0].state.is_running(),
+            PodPhase::Pending => false,
+        };
+        let status = pod
+            .wait_for(LIMIT, settled)
+            .await
+            .unwrap_or_else(|status| panic!("{name}:\n{}", describe(&status)));
+        report.push(format!(
+            "{name} (restart policy {policy:?}):\n{}",
+            describe(&status)
+        ));
+        pod.delete(Some(Duration::from_secs(2))).await;
+    }
+    with_settings!({
+        description => "each container fails on its first run and succeeds on its second. Init containers run again after a failure unless the policy is Never; app containers follow the policy (OnFailure: again after a failure; Never: not again)",
+    }, {
+        assert_snapshot!(report.join("\n"));
+    });
     lab.finish();
 }

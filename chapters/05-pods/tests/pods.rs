@@ -95,9 +95,20 @@ async fn pods_by_ip() {
         .expect("a listener on the node's pod-network address");
     let node_port = node.local_addr().unwrap().port();
     let answer = tokio::spawn(async move {
-        use tokio::io::AsyncWriteExt;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let (mut stream, _) = node.accept().await.expect("a pod connects to the node");
+        // Read the request first: closing a socket with unread data sends
+        // a reset, and wget would report it.
+        let mut request = Vec::new();
+        let mut buffer = [0u8; 1024];
+        while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => request.extend_from_slice(&buffer[..n]),
+            }
+        }
         let _ = stream.write_all(b"HTTP/1.0 200 OK\r\n\r\nthe node\n").await;
+        let _ = stream.shutdown().await;
     });
     let server = lab.run(lab.pod("server", vec![echo("echo")]));
     let client = lab.run(lab.pod("client", vec![sh("shell", "sleep 30")]));

@@ -170,9 +170,34 @@ pub fn condition_values(
     init_containers: &[ContainerStatus],
     containers: &[ContainerStatus],
 ) -> Vec<(ConditionType, bool, Option<&'static str>)> {
-    todo!(
-        "Initialized: every init container terminated with exit code 0 (reason \"ContainersNotInitialized\" when not). ContainersReady and Ready: every container is ready (reason \"ContainersNotReady\"). PodReadyToStartContainers is sandbox_ready; PodScheduled is always true. Return them in the order of ConditionType."
-    )
+    let initialized = init_containers
+        .iter()
+        .all(|init| init.state.exit_code() == Some(0));
+    let ready = containers.iter().all(|container| container.ready);
+    let not = |value: bool, reason: &'static str| (!value).then_some(reason);
+    vec![
+        (
+            ConditionType::PodReadyToStartContainers,
+            sandbox_ready,
+            None,
+        ),
+        (
+            ConditionType::Initialized,
+            initialized,
+            not(initialized, "ContainersNotInitialized"),
+        ),
+        (
+            ConditionType::ContainersReady,
+            ready,
+            not(ready, "ContainersNotReady"),
+        ),
+        (
+            ConditionType::Ready,
+            ready,
+            not(ready, "ContainersNotReady"),
+        ),
+        (ConditionType::PodScheduled, true, None),
+    ]
 }
 // ANCHOR_END: conditions
 

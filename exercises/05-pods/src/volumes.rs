@@ -46,8 +46,32 @@ pub fn mounts(
     volumes: &[Volume],
     container: &Container,
 ) -> Result<Vec<BindMount>, PodError> {
-    todo!(
-        "For each of container.volume_mounts, find the pod volume of the same name (none: PodError::Volume). The source is empty_dir_path(pod_dir, name) for EmptyDir, the path for HostPath; the target is mount_path; read_only is the mount's read_only, or true for a HostPath that is not writable."
-    )
+    container
+        .volume_mounts
+        .iter()
+        .map(|mount| {
+            let volume = volumes
+                .iter()
+                .find(|volume| volume.name == mount.name)
+                .ok_or_else(|| PodError::Volume {
+                    volume: mount.name.clone(),
+                    message: format!(
+                        "container {} mounts a volume the pod does not have",
+                        container.name
+                    ),
+                })?;
+            let (source, read_only) = match &volume.source {
+                VolumeSource::EmptyDir => (empty_dir_path(pod_dir, &volume.name), mount.read_only),
+                VolumeSource::HostPath { path, writable } => {
+                    (path.clone(), mount.read_only || !writable)
+                }
+            };
+            Ok(BindMount {
+                source,
+                target: PathBuf::from(&mount.mount_path),
+                read_only,
+            })
+        })
+        .collect()
 }
 // ANCHOR_END: mounts

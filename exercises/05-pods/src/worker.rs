@@ -89,6 +89,7 @@ async fn make(pod: &Pod) -> Result<Sandbox, PodError> {
     Ok(sandbox)
 }
 
+// ANCHOR: run_containers
 /// Init containers one after another, each until it succeeds; then the
 /// app containers, all at once.
 async fn run_containers(pod: &Arc<Pod>, sandbox: &Sandbox) {
@@ -110,6 +111,7 @@ async fn run_containers(pod: &Arc<Pod>, sandbox: &Sandbox) {
         let _ = run.await;
     }
 }
+// ANCHOR_END: run_containers
 
 async fn undo_sandbox(pod: &Pod, sandbox: Sandbox) -> Result<(), PodError> {
     let runtime = pod.runtime.clone();

@@ -168,11 +168,13 @@ async fn start(pod: &Pod, which: Which, attempt: u32, sandbox_pid: u32) -> Resul
         .create(&cgroup_name, &container.limits)
         .map_err(|error| error.to_string())
         .map_err(failed("CreateContainerError"))?;
+    // ANCHOR: join_sandbox
     let mut isolation = Isolation::container(false);
     for kind in [Namespace::Network, Namespace::Ipc, Namespace::Uts] {
         isolation = isolation.join(kind, namespace_path(sandbox_pid, kind));
     }
     isolation.cgroup_procs = cgroup.procs_files();
+    // ANCHOR_END: join_sandbox
     let pod_ip = *pod.pod_ip.lock().unwrap();
     let request = ContainerRequest {
         name: name.clone(),

@@ -210,7 +210,6 @@ pub fn condition_values(
     init_containers: &[ContainerStatus],
     containers: &[ContainerStatus],
 ) -> Vec<(ConditionType, bool, Option<&'static str>)> {
-    // exercise: Initialized: every init container terminated with exit code 0 (reason "ContainersNotInitialized" when not). ContainersReady and Ready: every container is ready (reason "ContainersNotReady"). PodReadyToStartContainers is sandbox_ready; PodScheduled is always true. Return them in the order of ConditionType.
     let initialized = init_containers
         .iter()
         .all(|init| init.state.exit_code() == Some(0));

@@ -45,7 +45,6 @@ pub fn mounts(
     volumes: &[Volume],
     container: &Container,
 ) -> Result<Vec<BindMount>, PodError> {
-    // exercise: For each of container.volume_mounts, find the pod volume of the same name (none: PodError::Volume). The source is empty_dir_path(pod_dir, name) for EmptyDir, the path for HostPath; the target is mount_path; read_only is the mount's read_only, or true for a HostPath that is not writable.
     container
         .volume_mounts
         .iter()

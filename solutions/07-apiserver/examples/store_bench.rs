@@ -1,7 +1,7 @@
 //! Durable writes per second, against the floor of the disk in the same run.
 //!
 //! ```text
-//! cargo run --release -p solution-07-apiserver --example store_bench [SECONDS_PER_PHASE]
+//! cargo run --release -p solution-07-apiserver --example store_bench [SECONDS_PER_RUN]
 //! ```
 //!
 //! The reference is a raw loop of "append 200 bytes, fdatasync": the most
@@ -19,18 +19,25 @@ use solution_07_apiserver::store::{Options, Precondition, Store};
 fn main() {
     let seconds: f64 = std::env::args()
         .nth(1)
-        .map_or(3.0, |s| s.parse().expect("SECONDS_PER_PHASE"));
+        .map_or(2.0, |s| s.parse().expect("SECONDS_PER_PHASE"));
     let phase = Duration::from_secs_f64(seconds);
     let base = std::env::var_os("STORE_BENCH_DIR")
         .map_or_else(std::env::temp_dir, std::path::PathBuf::from);
     let runtime = tokio::runtime::Runtime::new().unwrap();
 
-    let raw = raw_fdatasync(&base, phase);
-    let one = runtime.block_on(store_writes(&base, 1, phase));
-    let hundred = runtime.block_on(store_writes(&base, 100, phase));
+    // The disk is shared: interleave the three, several rounds, and take
+    // each one's median, so that a busy moment does not favour one of them.
+    const ROUNDS: usize = 3;
+    let mut runs: [Vec<Rate>; 3] = Default::default();
+    for _ in 0..ROUNDS {
+        runs[0].push(raw_fdatasync(&base, phase));
+        runs[1].push(runtime.block_on(store_writes(&base, 1, phase)));
+        runs[2].push(runtime.block_on(store_writes(&base, 100, phase)));
+    }
+    let [raw, one, hundred] = runs.map(median);
 
     println!(
-        "durable writes on {} ({seconds} s per line)",
+        "durable writes on {} (median of {ROUNDS} interleaved runs of {seconds} s)",
         base.display()
     );
     println!(
@@ -56,10 +63,15 @@ fn main() {
     );
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct Rate {
     writes_per_second: f64,
     syncs_per_second: f64,
+}
+
+fn median(mut runs: Vec<Rate>) -> Rate {
+    runs.sort_by(|a, b| a.writes_per_second.total_cmp(&b.writes_per_second));
+    runs[runs.len() / 2]
 }
 
 fn raw_fdatasync(base: &std::path::Path, phase: Duration) -> Rate {

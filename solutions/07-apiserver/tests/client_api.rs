@@ -7,7 +7,7 @@ use client_fake::{FakeServer, Reply, pod, pod_list, status};
 use objects::{Deployment, Node, Pod, Resource, Scale};
 use serde_json::{Value, json};
 use solution_07_apiserver::client::{
-    Api, Client, ClientError, DeleteParams, Deletion, ListParams, Patch, Preconditions,
+    Api, Client, ClientError, DeleteParams, Deletion, ListParams, LogParams, Patch, Preconditions,
     PropagationPolicy,
 };
 
@@ -22,6 +22,7 @@ fn answer(request: &client_fake::Request) -> Reply {
         return Reply::Json(200, scale);
     }
     match request.method.as_str() {
+        "GET" if path.ends_with("/log") => Reply::Text(200, "listening on :8080\nGET /\n".into()),
         "GET" if path.ends_with("/pods") => Reply::Json(200, pod_list("42", vec![pod("a", "40")])),
         "GET" if path.ends_with("/nodes") => Reply::Json(
             200,
@@ -68,6 +69,14 @@ async fn requests_use_kubernetes_paths_and_queries() {
     let list = client.api::<Pod>(None).list(&params).await.unwrap();
     assert_eq!(list.metadata.resource_version.as_deref(), Some("42"));
     assert_eq!(list.items[0].metadata.name(), "a");
+    // The next page, read at the first page's version; empty values are left out.
+    let next_page = ListParams {
+        resource_version: Some("42".into()),
+        continue_token: Some("eyJ2IjoxfQ".into()),
+        field_selector: Some(String::new()),
+        ..params.clone()
+    };
+    client.api::<Pod>(None).list(&next_page).await.unwrap();
 
     // Cluster-scoped kinds ignore the namespace.
     client
@@ -90,6 +99,7 @@ async fn requests_use_kubernetes_paths_and_queries() {
         [
             "GET /api/v1/namespaces/default/pods/web",
             "GET /api/v1/pods?labelSelector=app in (web,db),tier!=cache&fieldSelector=spec.nodeName=node-1&limit=50",
+            "GET /api/v1/pods?labelSelector=app in (web,db),tier!=cache&resourceVersion=42&limit=50&continue=eyJ2IjoxfQ",
             "GET /api/v1/nodes",
             "GET /apis/apps/v1/namespaces/default/deployments/web",
             "GET /apis/apps/v1/namespaces/default/deployments/web/scale",
@@ -100,7 +110,7 @@ async fn requests_use_kubernetes_paths_and_queries() {
         assert_eq!(request.header("authorization"), Some("Bearer s3cret"));
         assert_eq!(request.header("accept"), Some("application/json"));
     }
-    assert_eq!(server.requests()[5].json()["spec"]["replicas"], 5);
+    assert_eq!(server.requests()[6].json()["spec"]["replicas"], 5);
 }
 
 #[tokio::test]
@@ -192,11 +202,11 @@ async fn deletes_send_options_and_tell_pending_from_done() {
         }),
     };
     match pods.delete("web", &params).await.unwrap() {
-        Deletion::Pending(pod) => assert!(pod.metadata.deletion_timestamp.is_some()),
+        Deletion::Object(pod) => assert!(pod.metadata.deletion_timestamp.is_some()),
         other => panic!("expected the pod, still terminating: {other:?}"),
     }
     match pods.delete("gone", &DeleteParams::now()).await.unwrap() {
-        Deletion::Done(status) => assert_eq!(status.status.as_deref(), Some("Success")),
+        Deletion::Status(status) => assert_eq!(status.status.as_deref(), Some("Success")),
         other => panic!("expected a Status: {other:?}"),
     }
     let bodies: Vec<Value> = server.requests().iter().map(|r| r.json()).collect();
@@ -316,4 +326,24 @@ async fn a_server_that_is_not_there_is_an_http_error() {
     assert!(matches!(error, ClientError::Http(_)), "{error}");
     assert!(!error.is_not_found());
     assert!(Client::new("not a url").is_err());
+}
+
+#[tokio::test]
+async fn logs_are_text() {
+    let server = FakeServer::start(answer).await;
+    let pods: Api<Pod> = Api::namespaced(&Client::new(&server.url()).unwrap(), "default");
+    let params = LogParams {
+        container: Some("main".into()),
+        tail_lines: Some(10),
+        previous: true,
+        timestamps: false,
+    };
+    assert_eq!(
+        pods.logs("web", &params).await.unwrap(),
+        "listening on :8080\nGET /\n"
+    );
+    assert_eq!(
+        server.lines(),
+        ["GET /api/v1/namespaces/default/pods/web/log?container=main&tailLines=10&previous=true"]
+    );
 }

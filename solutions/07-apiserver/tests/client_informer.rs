@@ -58,9 +58,11 @@ fn names(pods: &[Arc<Pod>]) -> Vec<String> {
 #[tokio::test]
 async fn an_informer_lists_watches_resumes_and_relists() {
     let first_list = Arc::new(Notify::new());
+    let second_list = Arc::new(Notify::new());
     let lists = AtomicUsize::new(0);
     let server = FakeServer::start({
         let first_list = Arc::clone(&first_list);
+        let second_list = Arc::clone(&second_list);
         move |request| {
             if request.query("watch").is_none() {
                 return match lists.fetch_add(1, Ordering::SeqCst) {
@@ -71,7 +73,13 @@ async fn an_informer_lists_watches_resumes_and_relists() {
                             pod_list("10", vec![pod("a", "2"), pod("b", "3")]),
                         )),
                     ),
-                    _ => Reply::Json(200, pod_list("22", vec![pod("c", "20"), pod("d", "21")])),
+                    _ => Reply::After(
+                        Arc::clone(&second_list),
+                        Box::new(Reply::Json(
+                            200,
+                            pod_list("22", vec![pod("c", "20"), pod("d", "21")]),
+                        )),
+                    ),
                 };
             }
             match request.query("resourceVersion").as_deref() {
@@ -103,7 +111,7 @@ async fn an_informer_lists_watches_resumes_and_relists() {
     );
     assert!(cache.is_empty());
     first_list.notify_one();
-    informer.wait_for_sync().await;
+    assert!(informer.wait_for_sync().await);
     assert!(informer.has_synced());
 
     // The list, then the watch's events: a bookmark changes nothing.
@@ -117,13 +125,23 @@ async fn an_informer_lists_watches_resumes_and_relists() {
             "deleted b@13"
         ]
     );
+    // A second subscriber first hears of what is cached.
+    let mut late = informer.subscribe();
+    assert_eq!(
+        next_changes(&mut late, 2).await,
+        ["added a@12", "added c@11"]
+    );
+
     // The connection breaks, the watch resumes from the bookmark (15),
     // finds the history gone (410) and the informer lists again: a was
     // deleted, c changed and d was created meanwhile.
-    assert_eq!(
-        next_changes(&mut changes, 3).await,
-        ["deleted a@12", "updated c@11->20", "added d@21"]
-    );
+    server
+        .wait_until("the informer lists again", |s| s.requests().len() == 4)
+        .await;
+    second_list.notify_one();
+    let relisted = ["deleted a@12", "updated c@11->20", "added d@21"];
+    assert_eq!(next_changes(&mut changes, 3).await, relisted);
+    assert_eq!(next_changes(&mut late, 3).await, relisted);
     assert_eq!(names(&cache.list()), ["c@20", "d@21"]);
     assert_eq!(
         cache
@@ -169,6 +187,7 @@ async fn an_informer_lists_watches_resumes_and_relists() {
         changes.recv().await.is_none(),
         "the channel closes with the informer"
     );
+    assert!(late.recv().await.is_none());
     // The cache stays readable.
     assert_eq!(cache.len(), 2);
 }
@@ -183,9 +202,9 @@ async fn dropping_an_informer_closes_its_watch() {
         }
     })
     .await;
-    let nodes: Api<Pod> = Api::all(&Client::new(&server.url()).unwrap());
-    let informer = Informer::new(nodes, ListParams::default());
-    informer.wait_for_sync().await;
+    let pods: Api<Pod> = Api::all(&Client::new(&server.url()).unwrap());
+    let informer = Informer::new(pods, ListParams::default());
+    assert!(informer.wait_for_sync().await);
     assert!(informer.cache().is_empty());
     server
         .wait_until("the watch is open", |s| s.held() == 1)

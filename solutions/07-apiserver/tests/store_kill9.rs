@@ -147,6 +147,7 @@ fn acknowledged_writes_survive_kill_9() {
         (8, 1 << 20, 700),
         (100, 4 << 10, 3000),
         (1, 16 << 10, 300),
+        (100, 64 << 10, 20_000),
     ]
     .into_iter()
     .enumerate()

@@ -77,9 +77,19 @@ pub fn ipam_dir(data_dir: &Path, instance: &str) -> PathBuf {
 /// deliberately no default route: a pod reaches the cluster, not the
 /// world behind the host.
 pub fn pod_routes(pod_cidr: Subnet, cluster_cidrs: &[Subnet]) -> Vec<Route> {
-    todo!(
-        "For each cluster CIDR in order: skip it if pod_cidr.covers(it) or if it already has a route; otherwise add Route {{ destination: it, gateway: pod_cidr.gateway() }}."
-    )
+    let mut routes: Vec<Route> = Vec::new();
+    for &destination in cluster_cidrs {
+        if pod_cidr.covers(&destination)
+            || routes.iter().any(|route| route.destination == destination)
+        {
+            continue;
+        }
+        routes.push(Route {
+            destination,
+            gateway: pod_cidr.gateway(),
+        });
+    }
+    routes
 }
 // ANCHOR_END: pod_routes
 

@@ -48,9 +48,34 @@ impl FromStr for Subnet {
     /// (`10.244.0.5/24`) is refused rather than silently rounded down: it
     /// is almost always a typo for an address or for another subnet.
     fn from_str(text: &str) -> Result<Subnet, CidrError> {
-        todo!(
-            "Split at the '/' (none: \"expected an address, a '/' and a prefix length\"); parse the address as an Ipv4Addr (\"bad address\") and the prefix as a u8 of at most 32 (\"prefix length must be a number from 0 to 32\"). If the address has bits set outside mask(prefix), refuse it: \"host bits are set: the subnet is {{address & mask}}/{{prefix}}\"."
-        )
+        let Some((address, prefix)) = text.split_once('/') else {
+            return Err(CidrError::new(
+                text,
+                "expected an address, a '/' and a prefix length",
+            ));
+        };
+        let address: Ipv4Addr = address
+            .parse()
+            .map_err(|_| CidrError::new(text, "bad address"))?;
+        let prefix = prefix
+            .parse::<u8>()
+            .ok()
+            .filter(|prefix| *prefix <= 32)
+            .ok_or_else(|| CidrError::new(text, "prefix length must be a number from 0 to 32"))?;
+        let network = u32::from(address) & mask(prefix);
+        if network != u32::from(address) {
+            return Err(CidrError::new(
+                text,
+                format!(
+                    "host bits are set: the subnet is {}/{prefix}",
+                    Ipv4Addr::from(network)
+                ),
+            ));
+        }
+        Ok(Subnet {
+            network: address,
+            prefix,
+        })
     }
 }
 // ANCHOR_END: parse

@@ -46,9 +46,33 @@ pub fn request_path(path: &str) -> String {
 /// probe that reused a kept-alive connection would not notice that the
 /// server stopped accepting new ones.
 pub fn request(get: &HttpGet, authority: &str) -> String {
-    todo!(
-        "Lines end in \"\\r\\n\": \"GET <request_path(path)> HTTP/1.1\", \"Host: <authority>\", \"User-Agent: <USER_AGENT>\", \"Accept: */*\", \"Connection: close\", then every other header of get.headers in order as \"<name>: <value>\", then an empty line. A Host, User-Agent or Accept header in get.headers (any case) replaces that default value instead; an empty Accept removes the Accept line."
-    )
+    let custom = |name: &str| {
+        get.headers
+            .iter()
+            .find(|header| header.name.eq_ignore_ascii_case(name))
+            .map(|header| header.value.as_str())
+    };
+    let host = custom("Host").unwrap_or(authority);
+    let user_agent = custom("User-Agent").unwrap_or(USER_AGENT);
+    let accept = custom("Accept").unwrap_or("*/*");
+
+    let mut text = format!("GET {} HTTP/1.1\r\n", request_path(&get.path));
+    text.push_str(&format!("Host: {host}\r\n"));
+    text.push_str(&format!("User-Agent: {user_agent}\r\n"));
+    if !accept.is_empty() {
+        text.push_str(&format!("Accept: {accept}\r\n"));
+    }
+    text.push_str("Connection: close\r\n");
+    for header in &get.headers {
+        let replaced = ["Host", "User-Agent", "Accept"]
+            .iter()
+            .any(|name| header.name.eq_ignore_ascii_case(name));
+        if !replaced {
+            text.push_str(&format!("{}: {}\r\n", header.name, header.value));
+        }
+    }
+    text.push_str("\r\n");
+    text
 }
 // ANCHOR_END: request
 
@@ -69,9 +93,11 @@ pub fn parse_status_line(line: &str) -> Result<u16, String> {
 /// host; k8s-mini never does) and counts as success with a warning: the
 /// server answered, which is what the probe wanted to know.
 pub fn verdict(code: u16) -> Outcome {
-    todo!(
-        "200 to 299 is Success; 300 to 399 is Warning(\"Probe terminated redirects\"); anything else is Failure(format!(\"HTTP probe failed with statuscode: {{code}}\"))."
-    )
+    match code {
+        200..=299 => Outcome::Success,
+        300..=399 => Outcome::Warning("Probe terminated redirects".to_string()),
+        _ => Outcome::Failure(format!("HTTP probe failed with statuscode: {code}")),
+    }
 }
 // ANCHOR_END: verdict
 

@@ -114,11 +114,10 @@ impl From<Status> for ClientError {
 /// The Status for an error answer: the body when it is one, otherwise one
 /// made from the code, as client-go does for a bare `503` from a proxy.
 pub(crate) fn status_from_answer(code: u16, body: &[u8]) -> Status {
-    if let Ok(status) = serde_json::from_slice::<Status>(body) {
-        if status.kind == "Status" {
-            let code = if status.code == 0 { code } else { status.code };
-            return Status { code, ..status };
-        }
+    let parsed = serde_json::from_slice::<Status>(body).ok();
+    if let Some(status) = parsed.filter(|s| s.kind == "Status") {
+        let code = if status.code == 0 { code } else { status.code };
+        return Status { code, ..status };
     }
     let text = String::from_utf8_lossy(body);
     let text = text.trim();

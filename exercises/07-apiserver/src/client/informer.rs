@@ -9,13 +9,15 @@
 //! that version (410 Expired) it lists again and reports the difference,
 //! so the cache and the changes never miss anything for long.
 //!
-//! Changes go to a channel ([`Informer::with_changes`]) rather than to
+//! Changes go to channels ([`Informer::subscribe`]) rather than to
 //! callbacks: a controller usually only needs the key of what changed
 //! (it reads the rest from the cache), the channel keeps the informer's
 //! task free of user code, and `while let Some(change) = changes.recv()`
 //! fits tokio better than a closure that must not block. The channel is
 //! unbounded, as client-go's handler buffers are: a slow consumer delays
-//! only itself, never the cache.
+//! only itself, never the cache. Several controllers can share one
+//! informer (one list, one watch, one cache), each with its own channel,
+//! as client-go's shared informers are shared.
 
 use std::sync::{Arc, Mutex};
 
@@ -43,48 +45,57 @@ const WATCH_SECONDS: u32 = 300;
 /// clones of its [`Cache`] stay readable (and stop changing).
 pub struct Informer<K> {
     cache: Cache<K>,
+    subscribers: Subscribers<K>,
     synced: watch::Receiver<bool>,
     last_error: Arc<Mutex<Option<String>>>,
     task: Option<JoinHandle<()>>,
 }
 
 impl<K: Resource> Informer<K> {
-    /// Starts an informer that only keeps the cache (must be called
-    /// within a tokio runtime).
+    /// Starts an informer (must be called within a tokio runtime).
     pub fn new(api: Api<K>, params: ListParams) -> Informer<K> {
-        Informer::start(api, params, None)
-    }
-
-    /// Starts an informer that also reports every [`Change`]: an Added
-    /// for each object of the first list, then one change per event, and
-    /// the differences found by each relist.
-    pub fn with_changes(api: Api<K>, params: ListParams) -> (Informer<K>, Changes<K>) {
-        let (sender, receiver) = mpsc::unbounded_channel();
-        (Informer::start(api, params, Some(sender)), receiver)
-    }
-
-    fn start(
-        api: Api<K>,
-        params: ListParams,
-        changes: Option<mpsc::UnboundedSender<Change<K>>>,
-    ) -> Informer<K> {
         let cache = Cache::new();
+        let subscribers = Subscribers::default();
         let (synced_sender, synced) = watch::channel(false);
         let last_error = Arc::new(Mutex::new(None));
         let reflector = Reflector {
             api,
             params,
             cache: cache.clone(),
-            changes,
+            subscribers: subscribers.clone(),
             synced: synced_sender,
             last_error: Arc::clone(&last_error),
         };
         Informer {
             cache,
+            subscribers,
             synced,
             last_error,
             task: Some(tokio::spawn(reflector.run())),
         }
+    }
+
+    /// [`Informer::new`] and [`Informer::subscribe`] in one.
+    pub fn with_changes(api: Api<K>, params: ListParams) -> (Informer<K>, Changes<K>) {
+        let informer = Informer::new(api, params);
+        let changes = informer.subscribe();
+        (informer, changes)
+    }
+
+    /// A new channel of every [`Change`] from now on: first an Added for
+    /// each object already cached (none before the first list), then one
+    /// change per event, and the differences each relist finds. No change
+    /// is missed or doubled between the two: the snapshot and the
+    /// subscription happen under the lock the informer reports under.
+    /// The channel closes when the informer stops.
+    pub fn subscribe(&self) -> Changes<K> {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let mut subscribers = self.subscribers.lock();
+        for object in self.cache.list() {
+            let _ = sender.send(Change::Added(object));
+        }
+        subscribers.push(sender);
+        receiver
     }
 
     /// A read handle on the cache: cheap to clone, always current.
@@ -98,13 +109,13 @@ impl<K: Resource> Informer<K> {
         *self.synced.borrow()
     }
 
-    /// Waits until [`Informer::has_synced`]. It waits as long as the
-    /// server cannot be listed: wrap it in a timeout, and see
-    /// [`Informer::last_error`].
-    pub async fn wait_for_sync(&self) {
+    /// Waits until [`Informer::has_synced`], and says whether it is: false
+    /// only if the informer's task died (a panic) before its first list.
+    /// It waits as long as the server cannot be listed: wrap it in a
+    /// timeout, and see [`Informer::last_error`].
+    pub async fn wait_for_sync(&self) -> bool {
         let mut synced = self.synced.clone();
-        // Err only if the task is gone, which happens only once `self` is.
-        let _ = synced.wait_for(|synced| *synced).await;
+        synced.wait_for(|synced| *synced).await.is_ok()
     }
 
     /// The last error the informer met (it keeps trying after errors).
@@ -133,17 +144,49 @@ impl<K> Drop for Informer<K> {
     }
 }
 
+/// The channels changes go to.
+struct Subscribers<K>(Arc<Mutex<Vec<mpsc::UnboundedSender<Change<K>>>>>);
+
+impl<K> Clone for Subscribers<K> {
+    fn clone(&self) -> Self {
+        Subscribers(Arc::clone(&self.0))
+    }
+}
+
+impl<K> Default for Subscribers<K> {
+    fn default() -> Self {
+        Subscribers(Arc::default())
+    }
+}
+
+impl<K> Subscribers<K> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<mpsc::UnboundedSender<Change<K>>>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Sends `changes` to every subscriber still listening.
+fn report<K: Clone>(
+    subscribers: &mut Vec<mpsc::UnboundedSender<Change<K>>>,
+    changes: Vec<Change<K>>,
+) {
+    for change in changes {
+        subscribers.retain(|subscriber| subscriber.send(change.clone()).is_ok());
+    }
+}
+
 /// The background task: list, watch, apply, report.
 struct Reflector<K> {
     api: Api<K>,
     params: ListParams,
     cache: Cache<K>,
-    changes: Option<mpsc::UnboundedSender<Change<K>>>,
+    subscribers: Subscribers<K>,
     synced: watch::Sender<bool>,
     last_error: Arc<Mutex<Option<String>>>,
 }
 
 impl<K: Resource> Reflector<K> {
+    // ANCHOR: run
     async fn run(self) {
         let mut backoff = Backoff::new();
         let watch_params = ListParams {
@@ -159,21 +202,32 @@ impl<K: Resource> Reflector<K> {
                     continue;
                 }
             };
-            backoff.reset();
             // Ends only on 410 Expired: then list again.
             let mut events = self.api.watch_resuming(&watch_params, &version);
+            let mut progressed = false;
             while let Some(item) = events.next().await {
                 match item {
                     Ok(event) => {
-                        if let Some(change) = self.cache.apply(event) {
-                            self.report(change);
-                        }
+                        progressed = true;
+                        // Under the lock: see Informer::subscribe.
+                        let mut subscribers = self.subscribers.lock();
+                        let change = self.cache.apply(event);
+                        report(&mut subscribers, change.into_iter().collect());
                     }
                     Err(error) => self.note(&error),
                 }
             }
+            // A list whose version is already too old to watch from (a
+            // server with a short history under heavy writes) must not
+            // turn into a tight loop of lists.
+            if progressed {
+                backoff.reset();
+            } else {
+                tokio::time::sleep(backoff.next_delay()).await;
+            }
         }
     }
+    // ANCHOR_END: run
 
     /// Lists everything (no paging, the latest version), replaces the
     /// cache, reports the differences; returns the list's version.
@@ -186,18 +240,12 @@ impl<K: Resource> Reflector<K> {
             ..self.params.clone()
         };
         let list = self.api.list(&params).await?;
-        for change in self.cache.replace(list.items) {
-            self.report(change);
-        }
+        let mut subscribers = self.subscribers.lock();
+        let changes = self.cache.replace(list.items);
+        report(&mut subscribers, changes);
+        drop(subscribers);
         self.synced.send_replace(true);
         Ok(list.metadata.resource_version.unwrap_or_default())
-    }
-
-    fn report(&self, change: Change<K>) {
-        if let Some(changes) = &self.changes {
-            // A dropped receiver only means nobody listens any more.
-            let _ = changes.send(change);
-        }
     }
 
     fn note(&self, error: &ClientError) {

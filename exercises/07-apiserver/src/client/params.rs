@@ -236,3 +236,35 @@ impl Patch {
         }
     }
 }
+
+/// Which log lines of a pod's container to read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogParams {
+    /// Needed when the pod has more than one container.
+    pub container: Option<String>,
+    /// Only the last lines.
+    pub tail_lines: Option<u64>,
+    /// The log of the previous run (after a restart).
+    pub previous: bool,
+    /// Prefix each line with its RFC 3339 time.
+    pub timestamps: bool,
+}
+
+impl LogParams {
+    pub(crate) fn add_query(&self, url: &mut Url) {
+        let mut pairs = Vec::new();
+        if let Some(container) = &self.container {
+            pairs.push(("container", container.clone()));
+        }
+        if let Some(lines) = self.tail_lines {
+            pairs.push(("tailLines", lines.to_string()));
+        }
+        if self.previous {
+            pairs.push(("previous", "true".to_string()));
+        }
+        if self.timestamps {
+            pairs.push(("timestamps", "true".to_string()));
+        }
+        add_query(url, &pairs);
+    }
+}

@@ -50,6 +50,8 @@ pub struct Config {
     /// When set, every request must carry `Authorization: Bearer <token>`.
     pub token: Option<String>,
     pub store: Options,
+    /// How often a quiet watch that asked for bookmarks gets one.
+    pub bookmark_every: Duration,
 }
 
 impl Default for Config {
@@ -59,6 +61,7 @@ impl Default for Config {
             data_dir: None,
             token: None,
             store: Options::default(),
+            bookmark_every: Duration::from_secs(5),
         }
     }
 }
@@ -68,6 +71,7 @@ pub(crate) struct Server {
     pub store: Store,
     pub token: Option<String>,
     pub address: SocketAddr,
+    pub bookmark_every: Duration,
     /// Tells long requests (watches) that the server is stopping.
     pub stopping: signal::Receiver<bool>,
 }
@@ -100,6 +104,7 @@ impl ApiServer {
             store: store.clone(),
             token: config.token.clone(),
             address,
+            bookmark_every: config.bookmark_every,
             stopping: stopping.clone(),
         });
         tokio::spawn(lifecycle::reap_expired(server.clone()));

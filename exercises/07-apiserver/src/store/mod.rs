@@ -210,7 +210,10 @@ impl Store {
     }
 
     /// Writes `value` at `key` if `precondition` holds; returns the new
-    /// entry once it is durable.
+    /// entry once it is durable (and visible to `get`, `list` and watches).
+    /// If the log cannot be written, this write and every later one fail
+    /// with `Io` until the store is reopened: after a failed fsync, what
+    /// the kernel still holds cannot be trusted.
     pub async fn put(
         &self,
         key: &str,

@@ -76,7 +76,6 @@ pub fn ipam_dir(data_dir: &Path, instance: &str) -> PathBuf {
 /// deliberately no default route: a pod reaches the cluster, not the
 /// world behind the host.
 pub fn pod_routes(pod_cidr: Subnet, cluster_cidrs: &[Subnet]) -> Vec<Route> {
-    // exercise: For each cluster CIDR in order: skip it if pod_cidr.covers(it) or if it already has a route; otherwise add Route { destination: it, gateway: pod_cidr.gateway() }.
     let mut routes: Vec<Route> = Vec::new();
     for &destination in cluster_cidrs {
         if pod_cidr.covers(&destination)

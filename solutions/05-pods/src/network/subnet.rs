@@ -47,7 +47,6 @@ impl FromStr for Subnet {
     /// (`10.244.0.5/24`) is refused rather than silently rounded down: it
     /// is almost always a typo for an address or for another subnet.
     fn from_str(text: &str) -> Result<Subnet, CidrError> {
-        // exercise: Split at the '/' (none: "expected an address, a '/' and a prefix length"); parse the address as an Ipv4Addr ("bad address") and the prefix as a u8 of at most 32 ("prefix length must be a number from 0 to 32"). If the address has bits set outside mask(prefix), refuse it: "host bits are set: the subnet is {address & mask}/{prefix}".
         let Some((address, prefix)) = text.split_once('/') else {
             return Err(CidrError::new(
                 text,

@@ -45,7 +45,6 @@ pub fn request_path(path: &str) -> String {
 /// probe that reused a kept-alive connection would not notice that the
 /// server stopped accepting new ones.
 pub fn request(get: &HttpGet, authority: &str) -> String {
-    // exercise: Lines end in "\r\n": "GET <request_path(path)> HTTP/1.1", "Host: <authority>", "User-Agent: <USER_AGENT>", "Accept: */*", "Connection: close", then every other header of get.headers in order as "<name>: <value>", then an empty line. A Host, User-Agent or Accept header in get.headers (any case) replaces that default value instead; an empty Accept removes the Accept line.
     let custom = |name: &str| {
         get.headers
             .iter()
@@ -103,7 +102,6 @@ pub fn parse_status_line(line: &str) -> Result<u16, String> {
 /// host; k8s-mini never does) and counts as success with a warning: the
 /// server answered, which is what the probe wanted to know.
 pub fn verdict(code: u16) -> Outcome {
-    // exercise: 200 to 299 is Success; 300 to 399 is Warning("Probe terminated redirects"); anything else is Failure(format!("HTTP probe failed with statuscode: {code}")).
     match code {
         200..=299 => Outcome::Success,
         300..=399 => Outcome::Warning("Probe terminated redirects".to_string()),

@@ -33,7 +33,6 @@ impl ProbeKind {
     /// it has shown it is broken, and is neither started nor failed before
     /// its startup probe has said so.
     pub fn initial_status(self) -> Status {
-        // exercise: Readiness starts as Failure (no traffic until proven ready), Liveness as Success (no restart until proven broken), Startup as Unknown.
         match self {
             ProbeKind::Readiness => Status::Failure,
             ProbeKind::Liveness => Status::Success,

@@ -2,14 +2,14 @@
 
 use std::marker::PhantomData;
 
-use objects::{List, Resource, Scale, Status};
+use objects::{List, Pod, Resource, Scale, Status};
 use reqwest::{Method, RequestBuilder, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::error::{shorten, status_from_answer};
-use super::params::{DeleteParams, ListParams, Patch};
+use super::params::{DeleteParams, ListParams, LogParams, Patch};
 use super::watch::{self, ResumingWatch, WatchStream};
 use super::{Client, ClientError};
 
@@ -43,14 +43,27 @@ impl<K> std::fmt::Debug for Api<K> {
     }
 }
 
-/// What a delete answers.
+/// What a delete answers. The answer alone cannot always tell whether the
+/// object is gone: Kubernetes answers most kinds (pods among them) with
+/// the object, both while finalizers or a grace period hold it (it then
+/// has a `deletionTimestamp`) and as it was when it went. Watch it, or
+/// get it, to know.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Deletion<K> {
-    /// The object still exists, marked for deletion (a
-    /// `deletionTimestamp`): finalizers or a grace period hold it.
-    Pending(K),
-    /// The object is gone; the server answered a Status.
-    Done(Box<Status>),
+    /// The object, still being deleted or as it was deleted.
+    Object(K),
+    /// A Status: the object is gone.
+    Status(Box<Status>),
+}
+
+impl<K> Deletion<K> {
+    /// The object, if the server answered one.
+    pub fn object(&self) -> Option<&K> {
+        match self {
+            Deletion::Object(object) => Some(object),
+            Deletion::Status(_) => None,
+        }
+    }
 }
 
 impl<K: Resource> Api<K> {
@@ -229,8 +242,7 @@ impl<K: Resource> Api<K> {
         send(request).await
     }
 
-    /// Deletes the object `name`. The answer tells whether it is gone
-    /// or only marked for deletion.
+    /// Deletes the object `name` (see [`Deletion`] for the answer).
     pub async fn delete(
         &self,
         name: &str,
@@ -244,9 +256,9 @@ impl<K: Resource> Api<K> {
         )
         .await?;
         if answer.get("kind").and_then(Value::as_str) == Some("Status") {
-            return Ok(Deletion::Done(Box::new(decode_value(answer)?)));
+            return Ok(Deletion::Status(Box::new(decode_value(answer)?)));
         }
-        Ok(Deletion::Pending(decode_value(answer)?))
+        Ok(Deletion::Object(decode_value(answer)?))
     }
 
     /// The `scale` subresource (deployments and replica sets).
@@ -301,6 +313,16 @@ impl<K: Resource> Api<K> {
     /// A watch that survives its connection: see [`ResumingWatch`].
     pub fn watch_resuming(&self, params: &ListParams, resource_version: &str) -> ResumingWatch<K> {
         ResumingWatch::new(self.clone(), params.clone(), resource_version)
+    }
+}
+
+impl Api<Pod> {
+    /// The log of a container of the pod `name`, as text.
+    pub async fn logs(&self, name: &str, params: &LogParams) -> Result<String, ClientError> {
+        let mut url = self.named_url(name, Some("log"))?;
+        params.add_query(&mut url);
+        let response = self.client.request(Method::GET, url).send().await?;
+        Ok(check(response).await?.text().await?)
     }
 }
 

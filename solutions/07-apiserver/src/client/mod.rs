@@ -35,7 +35,7 @@ pub use api::{Api, Deletion};
 pub use cache::{Cache, Change, ObjectKey};
 pub use error::ClientError;
 pub use informer::{Changes, Informer};
-pub use params::{DeleteParams, ListParams, Patch, Preconditions, PropagationPolicy};
+pub use params::{DeleteParams, ListParams, LogParams, Patch, Preconditions, PropagationPolicy};
 pub use watch::{ResumingWatch, WatchStream};
 
 /// A connection to one API server. Cheap to clone: clones share the

@@ -63,13 +63,8 @@ pub fn parse_body(body: &[u8], yaml: bool) -> ApiResult<Value> {
             ApiError::bad_request(format!("the body is not valid YAML: {error}"))
         });
     }
-    serde_json::from_str(text).map_err(|error| {
-        ApiError::bad_request(format!(
-            "the body is not valid JSON: {error} (line {}, column {})",
-            error.line(),
-            error.column()
-        ))
-    })
+    serde_json::from_str(text)
+        .map_err(|error| ApiError::bad_request(format!("the body is not valid JSON: {error}")))
 }
 
 /// Decodes a request's object: the kind in the body (when it says) must be

@@ -22,8 +22,6 @@ use super::paths::prefix;
 use super::request::Call;
 use crate::store::{Change, ChangeKind, Entry, Revision, StoreError, Watcher};
 
-/// How often a quiet watch that asked for bookmarks gets one.
-const BOOKMARK_EVERY: Duration = Duration::from_secs(5);
 /// How long a watch lasts when the client does not say (Kubernetes picks
 /// 30 to 60 minutes).
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
@@ -38,6 +36,7 @@ struct Session {
     /// object leaving (or entering) the selection becomes DELETED (ADDED).
     visible: BTreeSet<String>,
     bookmarks: bool,
+    bookmark_every: Duration,
 }
 
 pub async fn serve(server: &Server, call: Call) -> ApiResult<Response> {
@@ -60,6 +59,7 @@ pub async fn serve(server: &Server, call: Call) -> ApiResult<Response> {
             .then(|| IncludeObject::parse(call.query.get("includeObject"))),
         visible: BTreeSet::new(),
         bookmarks,
+        bookmark_every: server.bookmark_every,
     };
     // The starting point: after a given resourceVersion, or (none, or "0")
     // the current state as ADDED events and then what comes after it.
@@ -137,7 +137,7 @@ async fn forward(
     sender: &mpsc::Sender<Bytes>,
     mut stopping: tokio::sync::watch::Receiver<bool>,
 ) {
-    let mut bookmark = tokio::time::interval(BOOKMARK_EVERY);
+    let mut bookmark = tokio::time::interval(session.bookmark_every);
     bookmark.tick().await;
     loop {
         tokio::select! {

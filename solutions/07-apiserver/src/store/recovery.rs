@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use super::record::{self, Record};
 use super::snapshot::{self, TEMP_SUFFIX, snapshot_revision};
-use super::wal::{Wal, segment_start};
+use super::wal::{Wal, segment_start, sync_dir};
 use super::{Entry, Revision, StoreError};
 
 /// What a directory holds once recovered.
@@ -35,7 +35,13 @@ pub(crate) struct Recovered {
 }
 
 pub(crate) fn recover(dir: &Path, durable: bool) -> Result<Recovered, StoreError> {
-    std::fs::create_dir_all(dir)?;
+    if !dir.exists() {
+        std::fs::create_dir_all(dir)?;
+        // The directory's own entry must survive a crash too.
+        if durable && let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            sync_dir(parent)?;
+        }
+    }
     let lock = File::create(dir.join("LOCK"))?;
     lock.try_lock().map_err(|_| {
         io::Error::new(
