@@ -26,12 +26,16 @@ use crate::chapters::process::{Event, RestartPolicy, Supervisor};
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
     /// What to measure: containers against unshare and runc (chapter 04),
-    /// or bursts of pods against bursts of bare containers (chapter 05)
+    /// bursts of pods against bursts of bare containers (chapter 05), or
+    /// the API server under load (chapter 07)
     #[arg(value_enum, default_value = "containers")]
     what: What,
     /// Pods only: how many bursts of --count
     #[arg(long, default_value_t = 3)]
     rounds: usize,
+    /// Api only: how many watchers an event fans out to
+    #[arg(long, default_value_t = 100)]
+    watchers: usize,
     /// Pods only: how many starts may be in flight at once [default: all
     /// of --count, a burst]
     #[arg(long)]
@@ -48,17 +52,17 @@ pub struct BenchArgs {
 enum What {
     Containers,
     Pods,
+    Api,
 }
 
 pub async fn run(args: BenchArgs, data_dir: &Path) -> anyhow::Result<i32> {
-    if let What::Pods = args.what {
-        return crate::bench_pods::run(
-            args.count,
-            args.rounds,
-            args.parallel.unwrap_or(args.count),
-            data_dir,
-        )
-        .await;
+    match args.what {
+        What::Pods => {
+            let parallel = args.parallel.unwrap_or(args.count);
+            return crate::bench_pods::run(args.count, args.rounds, parallel, data_dir).await;
+        }
+        What::Api => return crate::bench_api::run(args.watchers).await,
+        What::Containers => {}
     }
     if !nix::unistd::geteuid().is_root() {
         bail!("the benchmark compares against unshare and runc, which need root: run it with sudo");

@@ -5,6 +5,7 @@
 
 mod apiserver;
 mod bench;
+mod bench_api;
 mod bench_pods;
 mod chapters;
 mod container;

@@ -183,3 +183,24 @@ async fn slow_watcher() {
     );
     lab.stop().await;
 }
+
+#[tokio::test]
+async fn a_watch_resumed_from_a_version_tells_changes_from_creations() {
+    guard(resumed()).await
+}
+
+async fn resumed() {
+    let lab = Lab::start().await;
+    let created = lab.post(PODS, &pod("web", "front")).await.json();
+    let version = created["metadata"]["resourceVersion"].as_str().unwrap().to_string();
+    let query = format!("resourceVersion={version}");
+    let watching = events(&lab, &query, 2);
+    let changes = async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        label(&lab, "web", "back").await;
+        lab.post(PODS, &pod("api", "front")).await;
+    };
+    let (seen, ()) = tokio::join!(watching, changes);
+    assert_eq!(seen, ["MODIFIED web Pod", "ADDED api Pod"]);
+    lab.stop().await;
+}

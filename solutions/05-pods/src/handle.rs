@@ -15,12 +15,15 @@ use crate::status::PodStatus;
 /// [`PodHandle::delete`].
 pub struct PodHandle {
     pod: Arc<Pod>,
-    task: JoinHandle<()>,
+    task: std::sync::Mutex<Option<JoinHandle<()>>>,
 }
 
 impl PodHandle {
     pub(crate) fn new(pod: Arc<Pod>, task: JoinHandle<()>) -> PodHandle {
-        PodHandle { pod, task }
+        PodHandle {
+            pod,
+            task: std::sync::Mutex::new(Some(task)),
+        }
     }
 
     pub fn name(&self) -> &str {
@@ -42,18 +45,60 @@ impl PodHandle {
     }
 
     /// Waits until the status satisfies `condition`, for at most `limit`;
-    /// returns the status then, or the last one seen in an error.
+    /// returns the status then, or the last one seen in an error. If the
+    /// pod's task has died (it panicked), the error comes at once, with the
+    /// panic's message in the status's message.
     pub async fn wait_for(
         &self,
         limit: Duration,
         mut condition: impl FnMut(&PodStatus) -> bool,
     ) -> Result<PodStatus, Box<PodStatus>> {
         let mut watch = self.watch();
-        let waited = tokio::time::timeout(limit, watch.wait_for(|status| condition(status))).await;
-        match waited {
-            Ok(Ok(status)) => Ok(status.clone()),
-            _ => Err(Box::new(self.status())),
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let pause = tokio::time::sleep(Duration::from_millis(100));
+            tokio::select! {
+                result = watch.wait_for(|status| condition(status)) => {
+                    return match result {
+                        Ok(status) => Ok(status.clone()),
+                        Err(_) => Err(Box::new(self.status())),
+                    };
+                }
+                _ = pause => {}
+            }
+            if let Some(panic) = self.panic().await {
+                let mut status = self.status();
+                status.reason = Some("Panicked".into());
+                status.message = Some(panic);
+                return Err(Box::new(status));
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Box::new(self.status()));
+            }
         }
+    }
+
+    /// The message of the pod task's panic, if it died of one.
+    async fn panic(&self) -> Option<String> {
+        let finished = self
+            .task
+            .lock()
+            .unwrap()
+            .as_ref()
+            .is_some_and(JoinHandle::is_finished);
+        if !finished {
+            return None;
+        }
+        let task = self.task.lock().unwrap().take()?;
+        let error = task.await.err()?;
+        let payload = error.try_into_panic().ok()?;
+        Some(
+            payload
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| payload.downcast_ref::<&str>().map(|text| text.to_string()))
+                .unwrap_or_else(|| "the pod's task panicked".to_string()),
+        )
     }
 
     /// What happened to the pod so far, oldest first.
@@ -101,7 +146,10 @@ impl PodHandle {
     pub async fn delete(self, grace: Option<Duration>) -> PodStatus {
         let grace = grace.unwrap_or(self.pod.spec.termination_grace_period);
         self.pod.stop.send_replace(Some(grace));
-        let _ = self.task.await;
+        let task = self.task.lock().unwrap().take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
         self.pod.status()
     }
 }

@@ -15,7 +15,8 @@ pub fn empty_dir_path(pod_dir: &Path, volume: &str) -> PathBuf {
 }
 
 /// Makes the directory of every emptyDir volume and checks that every
-/// hostPath exists (Kubernetes' default hostPath type does not create it).
+/// hostPath exists. (Kubernetes' runtimes create a missing hostPath
+/// directory; k8s-mini refuses, so that a typo creates nothing on the node.)
 pub fn prepare(pod_dir: &Path, volumes: &[Volume]) -> Result<(), PodError> {
     for volume in volumes {
         match &volume.source {

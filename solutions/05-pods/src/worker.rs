@@ -107,7 +107,14 @@ async fn run_containers(pod: &Arc<Pod>, sandbox: &Sandbox) {
         ))
     });
     for run in runs.collect::<Vec<_>>() {
-        let _ = run.await;
+        if let Err(error) = run.await
+            && error.is_panic()
+        {
+            // A container's task panicked (a bug, or a hole of the exercise
+            // left empty): the pod's own task goes down with it, and the
+            // handle reports why.
+            std::panic::resume_unwind(error.into_panic());
+        }
     }
 }
 // ANCHOR_END: run_containers

@@ -69,34 +69,9 @@ fn resources(group: &str, version: &str) -> Option<Route> {
 /// `namespaces/{ns}/{plural}...` is namespaced; `{plural}...` is a
 /// cluster-scoped object or a list across all namespaces.
 fn target(group: &str, version: &str, rest: &[&str]) -> Option<Target> {
-    let find = |plural: &str| {
-        RESOURCES
-            .iter()
-            .find(|info| info.group == group && info.version == version && info.plural == plural)
-    };
-    let named = |segment: &&str| (!segment.is_empty()).then(|| segment.to_string());
-    if let ["namespaces", namespace, plural, more @ ..] = rest
-        && let Some(info) = find(plural).filter(|info| info.namespaced)
-        && more.len() <= 2
-    {
-        return Some(Target {
-            info,
-            namespace: named(namespace),
-            name: more.first().and_then(named),
-            subresource: more.get(1).and_then(named),
-        });
-    }
-    let (plural, more) = rest.split_first()?;
-    let info = find(plural)?;
-    if more.len() > 2 || (info.namespaced && !more.is_empty()) {
-        return None;
-    }
-    Some(Target {
-        info,
-        namespace: None,
-        name: more.first().and_then(named),
-        subresource: more.get(1).and_then(named),
-    })
+    todo!(
+        "`namespaces/{{ns}}/{{plural}}[/{{name}}[/{{sub}}]]` with a namespaced kind of this group and version (see RESOURCES) is a namespaced target. Otherwise `{{plural}}[/{{name}}[/{{sub}}]]`: the kind named by the plural, where a namespaced kind takes no name (a list across all namespaces) and more than two segments after the plural name nothing. Empty segments are None."
+    )
 }
 // ANCHOR_END: target
 

@@ -217,6 +217,11 @@ impl Backoff {
     }
 }
 
+/// A connection that ends sooner than this without an event is suspect
+/// (a server refusing watches politely); a quiet watch that reached its
+/// `timeoutSeconds` is not.
+const QUICK_END: Duration = Duration::from_secs(1);
+
 struct Resuming<K> {
     api: Api<K>,
     params: ListParams,
@@ -224,9 +229,11 @@ struct Resuming<K> {
     current: Option<WatchStream<K>>,
     backoff: Backoff,
     pause: Option<Duration>,
-    /// Whether the current connection delivered anything: a watch the
-    /// server ends at once, again and again, is paused like an error.
+    /// Whether the current connection delivered anything, and when it
+    /// opened: a watch the server ends at once without a word, again and
+    /// again, is paused like an error.
     delivered: bool,
+    opened: tokio::time::Instant,
     stopped: bool,
 }
 
@@ -255,6 +262,7 @@ impl<K: Resource> ResumingWatch<K> {
             backoff: Backoff::new(),
             pause: None,
             delivered: false,
+            opened: tokio::time::Instant::now(),
             stopped: false,
         };
         ResumingWatch {
@@ -282,6 +290,7 @@ async fn next_item<K: Resource>(
                 Ok(stream) => {
                     state.current = Some(stream);
                     state.delivered = false;
+                    state.opened = tokio::time::Instant::now();
                 }
                 Err(error) => {
                     let item = Err(error);
@@ -299,9 +308,9 @@ async fn next_item<K: Resource>(
             }
             None => {
                 // The server ended the watch: resume at once, unless it
-                // ended without a word (then pause, as after an error).
+                // ended at once without a word (then pause, as after an error).
                 state.current = None;
-                if !state.delivered {
+                if !state.delivered && state.opened.elapsed() < QUICK_END {
                     state.pause = Some(state.backoff.next_delay());
                 }
             }

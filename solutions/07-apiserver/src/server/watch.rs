@@ -1,7 +1,6 @@
 //! `?watch=1`: a stream of changes, one JSON event per line, over a chunked
 //! response that stays open.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -32,9 +31,6 @@ struct Session {
     info: &'static ResourceInfo,
     filter: Filter,
     table: Option<IncludeObject>,
-    /// The keys the client currently sees through its selectors, so that an
-    /// object leaving (or entering) the selection becomes DELETED (ADDED).
-    visible: BTreeSet<String>,
     bookmarks: bool,
     bookmark_every: Duration,
 }
@@ -57,7 +53,6 @@ pub async fn serve(server: &Server, call: Call) -> ApiResult<Response> {
         table: call
             .wants_table
             .then(|| IncludeObject::parse(call.query.get("includeObject"))),
-        visible: BTreeSet::new(),
         bookmarks,
         bookmark_every: server.bookmark_every,
     };
@@ -102,6 +97,7 @@ pub async fn serve(server: &Server, call: Call) -> ApiResult<Response> {
                         kind: ChangeKind::Created,
                         key,
                         entry,
+                        prev: None,
                     };
                     if let Some(line) = session.line(&change)
                         && sender.send(line).await.is_err()
@@ -178,27 +174,33 @@ async fn forward(
 impl Session {
     // ANCHOR: line
     /// The event line for a change, as this client sees it through its
-    /// selectors: a change to an object it does not see is no event; an
-    /// object that stops (starts) matching is DELETED (ADDED).
-    fn line(&mut self, change: &Change) -> Option<Bytes> {
-        let object = || from_entry(self.info, &change.entry);
-        let matches = self.filter.is_everything() || self.filter.matches(&object());
-        let was_visible = self.visible.contains(&change.key);
-        let kind = match (change.kind, matches, was_visible) {
-            (ChangeKind::Deleted, _, true) => "DELETED",
-            (ChangeKind::Deleted, true, false) => "DELETED",
-            (ChangeKind::Deleted, false, false) => return None,
-            (_, true, true) => "MODIFIED",
-            (_, true, false) => "ADDED",
-            (_, false, true) => "DELETED",
-            (_, false, false) => return None,
+    /// selectors, from whether the object matched before the change and
+    /// whether it matches after: an object that starts matching is ADDED,
+    /// one that stops is DELETED, one that matches throughout is MODIFIED,
+    /// and a change the client cannot see is no event at all.
+    fn line(&self, change: &Change) -> Option<Bytes> {
+        // exercise: `before`: change.prev exists and matches the filter (everything matches an empty filter; else decode with from_entry). `after`: not a deletion and change.entry matches. false/true is ADDED, true/true MODIFIED, true/false DELETED (for an update, show the previous value with the change's mod_revision), false/false no event. The line is event_line(kind, &self.body(&shown)).
+        let matches = |entry: &Entry| {
+            self.filter.is_everything() || self.filter.matches(&from_entry(self.info, entry))
         };
-        if kind == "DELETED" {
-            self.visible.remove(&change.key);
-        } else {
-            self.visible.insert(change.key.clone());
-        }
-        Some(event_line(kind, &self.body(&change.entry)))
+        let before = change.prev.as_ref().is_some_and(matches);
+        let after = change.kind != ChangeKind::Deleted && matches(&change.entry);
+        let kind = match (before, after) {
+            (false, true) => "ADDED",
+            (true, true) => "MODIFIED",
+            (true, false) => "DELETED",
+            (false, false) => return None,
+        };
+        // An object that left the selection is shown as it was when it
+        // last matched, at the version of the change (as Kubernetes does).
+        let shown = match (&change.prev, change.kind) {
+            (Some(prev), ChangeKind::Updated) if !after => Entry {
+                mod_revision: change.entry.mod_revision,
+                ..prev.clone()
+            },
+            _ => change.entry.clone(),
+        };
+        Some(event_line(kind, &self.body(&shown)))
     }
     // ANCHOR_END: line
 

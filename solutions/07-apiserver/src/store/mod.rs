@@ -88,6 +88,10 @@ pub struct Change {
     /// The new value; for a deletion, the last value before it, with the
     /// deletion's revision as `mod_revision`.
     pub entry: Entry,
+    /// The value before the change (none for a creation): a watcher with a
+    /// selector needs both to tell whether the object entered, stayed in
+    /// or left what it watches.
+    pub prev: Option<Entry>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -327,7 +327,12 @@ fn decide(state: &Mutex<State>, batch: Vec<Write>) -> Vec<(Result<Change, StoreE
                 key.clone(),
                 (kind != ChangeKind::Deleted).then(|| entry.clone()),
             );
-            Change { kind, key, entry }
+            Change {
+                kind,
+                key,
+                entry,
+                prev: current.clone(),
+            }
         });
         decided.push((outcome, reply));
     }
