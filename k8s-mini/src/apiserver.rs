@@ -13,7 +13,8 @@ pub struct ApiServerArgs {
     /// Address and port to listen on (loopback unless you mean otherwise)
     #[arg(long, default_value = "127.0.0.1:6443")]
     listen: SocketAddr,
-    /// A file holding the bearer token every request must carry
+    /// A file holding the bearer token every request must carry (kubectl
+    /// sends tokens only over https, so this is for other clients)
     #[arg(long, value_name = "FILE")]
     token_file: Option<PathBuf>,
     /// Keep nothing on disk (for experiments: everything is lost at exit)

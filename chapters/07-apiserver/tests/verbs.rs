@@ -251,7 +251,6 @@ async fn errors() {
         "a boolean that is not one",
         lab.get(&format!("{PODS}?watch=maybe")).await,
     );
-    drop(show);
     // After all that, the server still serves.
     assert_eq!(lab.get(PODS).await.status, 200);
     settings().bind(|| assert_snapshot!(text.join("\n\n")));

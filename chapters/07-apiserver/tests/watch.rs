@@ -192,7 +192,10 @@ async fn a_watch_resumed_from_a_version_tells_changes_from_creations() {
 async fn resumed() {
     let lab = Lab::start().await;
     let created = lab.post(PODS, &pod("web", "front")).await.json();
-    let version = created["metadata"]["resourceVersion"].as_str().unwrap().to_string();
+    let version = created["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let query = format!("resourceVersion={version}");
     let watching = events(&lab, &query, 2);
     let changes = async {

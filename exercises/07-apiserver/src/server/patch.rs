@@ -41,7 +41,9 @@ impl PatchType {
             "application/merge-patch+json" => Ok(PatchType::Merge),
             "application/strategic-merge-patch+json" => Ok(PatchType::Strategic),
             "application/apply-patch+yaml" | "application/apply-patch+json" => Ok(PatchType::Apply),
-            _ => Err(ApiError(objects::Status::unsupported_media_type(&ACCEPTED))),
+            _ => Err(ApiError::of(objects::Status::unsupported_media_type(
+                &ACCEPTED,
+            ))),
         }
     }
 }
@@ -102,13 +104,13 @@ pub async fn apply(server: &Server, call: &Call, part: Part) -> ApiResult<(Objec
             .and_then(Value::as_str)
         {
             Some(version) if version != entry.mod_revision.to_string() => {
-                return Err(ApiError(objects::Status::conflict(info, &name)));
+                return Err(ApiError::of(objects::Status::conflict(info, &name)));
             }
             Some(_) => Some(entry.mod_revision),
             None => None,
         };
         apply_patch(&mut value, &patch, kind).map_err(|message| {
-            ApiError(objects::Status::failure(
+            ApiError::of(objects::Status::failure(
                 422,
                 "Invalid",
                 format!("the patch cannot be applied: {message}"),
@@ -133,5 +135,5 @@ pub async fn apply(server: &Server, call: &Call, part: Part) -> ApiResult<(Objec
             result => return result.map(|object| (object, warnings)),
         }
     }
-    Err(ApiError(objects::Status::conflict(info, &name)))
+    Err(ApiError::of(objects::Status::conflict(info, &name)))
 }

@@ -88,7 +88,7 @@ fn check_content_type(call: &Call, method: &Method) -> ApiResult<()> {
         "",
     ];
     if needs_body && !allowed.contains(&call.content_type.as_str()) {
-        return Err(ApiError(objects::Status::unsupported_media_type(&[
+        return Err(ApiError::of(objects::Status::unsupported_media_type(&[
             "application/json",
             "application/yaml",
         ])));
@@ -124,7 +124,7 @@ fn authenticate(server: &Server, headers: &HeaderMap) -> ApiResult<()> {
 async fn read_body(body: Body) -> ApiResult<Bytes> {
     to_bytes(body, MAX_BODY)
         .await
-        .map_err(|_| ApiError(objects::Status::request_entity_too_large(MAX_BODY)))
+        .map_err(|_| ApiError::of(objects::Status::request_entity_too_large(MAX_BODY)))
 }
 
 fn content_type(headers: &HeaderMap) -> String {

@@ -23,7 +23,9 @@ use crate::store::Precondition;
 pub async fn handle(server: &Server, call: &Call, method: &Method) -> ApiResult<Response> {
     let info = call.target.info;
     let sub = call.target.subresource.as_deref().unwrap_or_default();
-    if !info.subresources.contains(&sub) && !(info.kind == "Namespace" && sub == "finalize") {
+    let served =
+        info.subresources.contains(&sub) || (info.kind == "Namespace" && sub == "finalize");
+    if !served {
         return Err(ApiError::no_such_path(&format!("{}/{sub}", info.plural)));
     }
     match (sub, method.clone()) {
@@ -104,7 +106,7 @@ fn scale_of(info: &ResourceInfo, object: &Object) -> ApiResult<Scale> {
         namespace: meta.namespace.clone(),
         uid: meta.uid.clone(),
         resource_version: meta.resource_version.clone(),
-        creation_timestamp: meta.creation_timestamp.clone(),
+        creation_timestamp: meta.creation_timestamp,
         ..ObjectMeta::default()
     };
     Ok(Scale::new(
@@ -145,7 +147,7 @@ async fn scale(server: &Server, call: &Call, method: Method) -> ApiResult<Respon
     if let Some(version) = &requested.metadata.resource_version
         && Some(version) != before.metadata.resource_version.as_ref()
     {
-        return Err(ApiError(Status::conflict(info, &name)));
+        return Err(ApiError::of(Status::conflict(info, &name)));
     }
     let replicas = requested.spec.replicas.unwrap_or(0);
     let mut value = object.to_value();
@@ -196,14 +198,14 @@ async fn bind(server: &Server, call: &Call) -> ApiResult<Response> {
         return Err(ApiError::method_not_allowed());
     };
     if pod.metadata.deletion_timestamp.is_some() {
-        return Err(ApiError(Status::failure(
+        return Err(ApiError::of(Status::failure(
             409,
             "Conflict",
             format!("pod {name} is being deleted, cannot be assigned to a host"),
         )));
     }
     if let Some(node) = &pod.spec.node_name {
-        return Err(ApiError(Status::failure(
+        return Err(ApiError::of(Status::failure(
             409,
             "Conflict",
             format!("pod {name} is already assigned to node {node:?}"),

@@ -104,6 +104,7 @@ pub fn frame(payload: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(payload);
 }
 
+// ANCHOR: unframe
 /// The payload of the frame at the start of `bytes` and the frame's whole
 /// length, or `None` when there is no intact frame there: too few bytes for
 /// the header or for the length it announces (a torn write), an impossible
@@ -113,6 +114,7 @@ pub fn unframe(bytes: &[u8]) -> Option<(&[u8], usize)> {
         "Read the header (length, then CRC-32, both u32 little-endian). Refuse a length below MIN_PAYLOAD or beyond the bytes you have, and a payload whose crc32fast::hash differs from the header's. Return the payload and HEADER + length."
     )
 }
+// ANCHOR_END: unframe
 
 /// Every intact record at the start of `bytes`, and how many bytes they
 /// take: reading stops at the first frame that is torn, garbled or not a

@@ -117,6 +117,7 @@ impl State {
     }
 }
 
+// ANCHOR: replay_start
 /// Where the changes after revision `after` start in the history (which is
 /// in revision order): the index of the first change with a greater
 /// revision, or the history's length when there is none.
@@ -125,3 +126,4 @@ fn replay_start(history: &VecDeque<Change>, after: Revision) -> usize {
         "The history is sorted by mod_revision: find the first change whose revision is greater than `after` (VecDeque::partition_point does it in O(log n))."
     )
 }
+// ANCHOR_END: replay_start

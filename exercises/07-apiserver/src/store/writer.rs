@@ -340,6 +340,7 @@ fn decide(state: &Mutex<State>, batch: Vec<Write>) -> Vec<(Result<Change, StoreE
     decided
 }
 
+// ANCHOR: check
 /// Whether a write may go ahead, given the key's current entry: optimistic
 /// concurrency, the heart of every update in Kubernetes.
 fn check(
@@ -351,3 +352,4 @@ fn check(
         "Deleting a missing key is NotFound. Absent (create) fails with AlreadyExists if the key is there; Present and Revision(_) need the key (NotFound); Revision(r) also needs the current mod_revision to be r, else Conflict with the current one. Anything else goes ahead."
     )
 }
+// ANCHOR_END: check

@@ -8,44 +8,49 @@ use objects::{ErrorList, Status};
 
 use crate::store::StoreError;
 
-/// A failed request, answered with its Status.
+/// A failed request, answered with its Status (boxed: a Status is large,
+/// and every handler returns a Result of this).
 #[derive(Debug)]
-pub struct ApiError(pub Status);
+pub struct ApiError(pub Box<Status>);
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
+    pub fn of(status: Status) -> ApiError {
+        ApiError(Box::new(status))
+    }
+
     pub fn bad_request(message: impl Into<String>) -> ApiError {
-        ApiError(Status::bad_request(message))
+        ApiError::of(Status::bad_request(message))
     }
 
     pub fn not_found(info: &ResourceInfo, name: &str) -> ApiError {
-        ApiError(Status::not_found(info, name))
+        ApiError::of(Status::not_found(info, name))
     }
 
     pub fn invalid(info: &ResourceInfo, name: &str, errors: &ErrorList) -> ApiError {
-        ApiError(Status::invalid(info, name, errors))
+        ApiError::of(Status::invalid(info, name, errors))
     }
 
     pub fn forbidden(message: impl Into<String>) -> ApiError {
-        ApiError(Status::failure(403, "Forbidden", message))
+        ApiError::of(Status::failure(403, "Forbidden", message))
     }
 
     pub fn unauthorized() -> ApiError {
-        ApiError(Status::failure(401, "Unauthorized", "Unauthorized"))
+        ApiError::of(Status::failure(401, "Unauthorized", "Unauthorized"))
     }
 
     pub fn method_not_allowed() -> ApiError {
-        ApiError(Status::method_not_allowed())
+        ApiError::of(Status::method_not_allowed())
     }
 
     pub fn unavailable(message: impl Into<String>) -> ApiError {
-        ApiError(Status::failure(503, "ServiceUnavailable", message))
+        ApiError::of(Status::failure(503, "ServiceUnavailable", message))
     }
 
     /// A path that names nothing the server serves.
     pub fn no_such_path(path: &str) -> ApiError {
-        ApiError(Status::failure(
+        ApiError::of(Status::failure(
             404,
             "NotFound",
             format!("the server could not find the requested resource ({path})"),
@@ -55,13 +60,13 @@ impl ApiError {
     /// The store's refusal of a write, in the API's words.
     pub fn from_store(error: StoreError, info: &ResourceInfo, name: &str) -> ApiError {
         match error {
-            StoreError::AlreadyExists => ApiError(Status::already_exists(info, name)),
+            StoreError::AlreadyExists => ApiError::of(Status::already_exists(info, name)),
             StoreError::NotFound => ApiError::not_found(info, name),
-            StoreError::Conflict { .. } => ApiError(Status::conflict(info, name)),
-            StoreError::Expired { requested, oldest } => ApiError(Status::expired(format!(
+            StoreError::Conflict { .. } => ApiError::of(Status::conflict(info, name)),
+            StoreError::Expired { requested, oldest } => ApiError::of(Status::expired(format!(
                 "too old resource version: {requested} ({oldest})"
             ))),
-            StoreError::Io(error) => ApiError(Status::internal_error(format!(
+            StoreError::Io(error) => ApiError::of(Status::internal_error(format!(
                 "storage failed, nothing was written: {error}"
             ))),
             StoreError::Closed => ApiError::unavailable("the server is shutting down"),

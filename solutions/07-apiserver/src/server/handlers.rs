@@ -296,7 +296,7 @@ pub async fn update_object(
     if let Precondition::Revision(seen) = precondition
         && seen != old_entry.mod_revision
     {
-        return Err(ApiError(Status::conflict(info, &name)));
+        return Err(ApiError::of(Status::conflict(info, &name)));
     }
     replace(server, info, call, &old_entry, new, part, precondition).await
 }

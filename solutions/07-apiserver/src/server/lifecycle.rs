@@ -162,7 +162,7 @@ pub async fn delete(
         let version_differs = preconditions.resource_version.is_some()
             && preconditions.resource_version != meta.resource_version;
         if uid_differs || version_differs {
-            return Err(ApiError(Status::conflict(info, name)));
+            return Err(ApiError::of(Status::conflict(info, name)));
         }
     }
     let grace = grace_period(&object, options);

@@ -103,6 +103,7 @@ pub fn frame(payload: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(payload);
 }
 
+// ANCHOR: unframe
 /// The payload of the frame at the start of `bytes` and the frame's whole
 /// length, or `None` when there is no intact frame there: too few bytes for
 /// the header or for the length it announces (a torn write), an impossible
@@ -118,6 +119,7 @@ pub fn unframe(bytes: &[u8]) -> Option<(&[u8], usize)> {
     let payload = bytes.get(HEADER..HEADER.checked_add(len)?)?;
     (crc32fast::hash(payload) == crc).then_some((payload, HEADER + len))
 }
+// ANCHOR_END: unframe
 
 /// Every intact record at the start of `bytes`, and how many bytes they
 /// take: reading stops at the first frame that is torn, garbled or not a

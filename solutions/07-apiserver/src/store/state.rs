@@ -116,6 +116,7 @@ impl State {
     }
 }
 
+// ANCHOR: replay_start
 /// Where the changes after revision `after` start in the history (which is
 /// in revision order): the index of the first change with a greater
 /// revision, or the history's length when there is none.
@@ -123,3 +124,4 @@ fn replay_start(history: &VecDeque<Change>, after: Revision) -> usize {
     // exercise: The history is sorted by mod_revision: find the first change whose revision is greater than `after` (VecDeque::partition_point does it in O(log n)).
     history.partition_point(|change| change.entry.mod_revision <= after)
 }
+// ANCHOR_END: replay_start

@@ -339,6 +339,7 @@ fn decide(state: &Mutex<State>, batch: Vec<Write>) -> Vec<(Result<Change, StoreE
     decided
 }
 
+// ANCHOR: check
 /// Whether a write may go ahead, given the key's current entry: optimistic
 /// concurrency, the heart of every update in Kubernetes.
 fn check(
@@ -359,3 +360,4 @@ fn check(
         _ => Ok(()),
     }
 }
+// ANCHOR_END: check
