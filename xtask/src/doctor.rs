@@ -21,7 +21,23 @@ pub fn run() -> anyhow::Result<bool> {
     let overlay = overlayfs();
     let busybox = busybox();
     let mdbook = mdbook();
-    let checks = [&linux, &isolation, &cgroups, &overlay, &busybox, &mdbook];
+    let root = root();
+    let ip = program(
+        "ip",
+        "ip (iproute2)",
+        "chapter 05 (the pod network's tests)",
+        "apt-get install iproute2",
+    );
+    let kubectl = program(
+        "kubectl",
+        "kubectl",
+        "chapter 07 (its suite drives stock kubectl)",
+        "install kubectl (https://kubernetes.io/docs/tasks/tools/)",
+    );
+    let python = python_client();
+    let checks = [
+        &linux, &isolation, &root, &cgroups, &overlay, &busybox, &ip, &kubectl, &python, &mdbook,
+    ];
 
     println!("{}", ui::bold("What this machine offers the workshop"));
     println!();
@@ -48,7 +64,12 @@ pub fn run() -> anyhow::Result<bool> {
         ("02", ready(&[&linux, &isolation])),
         ("03", ready(&[&linux, &isolation, &overlay, &busybox])),
         ("04", ready(&[&linux, &isolation, &cgroups])),
-        ("05", ready(&[&linux, &isolation])),
+        (
+            "05",
+            ready(&[&linux, &root, &cgroups, &overlay, &busybox, &ip]),
+        ),
+        ("06", ready(&[&python])),
+        ("07", ready(&[&kubectl, &python])),
     ];
     // Only the chapters this checkout has.
     let solutions = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../solutions");
@@ -117,6 +138,58 @@ fn linux() -> Check {
             _ => format!("this is {}", std::env::consts::OS),
         },
         fix: (!ok).then(|| "use a Linux machine or VM (WSL2 works)".to_string()),
+    }
+}
+
+fn root() -> Check {
+    let ok = nix::unistd::Uid::effective().is_root();
+    Check {
+        what: "root",
+        needed_by: "chapter 05 (pods: network namespaces, veth pairs, cgroups)",
+        ok,
+        detail: if ok { "running as root" } else { "not root" }.to_string(),
+        fix: (!ok).then(|| "run the chapter's suite as root (sudo -E)".to_string()),
+    }
+}
+
+/// A program the suites run, found on the PATH.
+fn program(name: &str, what: &'static str, needed_by: &'static str, fix: &str) -> Check {
+    let found = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(name))
+            .find(|candidate| candidate.is_file())
+    });
+    Check {
+        what,
+        needed_by,
+        ok: found.is_some(),
+        detail: match &found {
+            Some(path) => format!("{}", path.display()),
+            None => "not on the PATH".to_string(),
+        },
+        fix: found.is_none().then(|| fix.to_string()),
+    }
+}
+
+/// The official Kubernetes client for Python, which two suites check the
+/// server's answers with.
+fn python_client() -> Check {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import kubernetes"])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    Check {
+        what: "Python kubernetes",
+        needed_by: "chapters 06 and 07 (the official client reads our objects)",
+        ok,
+        detail: if ok {
+            "python3 imports kubernetes"
+        } else {
+            "python3 cannot import kubernetes"
+        }
+        .to_string(),
+        fix: (!ok).then(|| "python3 -m pip install kubernetes".to_string()),
     }
 }
 

@@ -168,10 +168,27 @@ pub enum StartError {
 }
 
 /// Every request comes here: authentication, routing, and an answer that
-/// is always a Kubernetes object or Status, whatever went wrong.
+/// is always a Kubernetes object or Status, whatever went wrong. A handler
+/// that panics (a bug, or an exercise's `todo!()`) is a 500 with the panic's
+/// message, not a dropped connection, as Kubernetes' panic recovery does.
 async fn serve(State(server): State<Arc<Server>>, request: Request) -> Response {
-    match request::handle(&server, request).await {
-        Ok(response) => response,
-        Err(error) => error.into_response(),
+    use futures::FutureExt;
+    let handled = std::panic::AssertUnwindSafe(request::handle(&server, request))
+        .catch_unwind()
+        .await;
+    match handled {
+        Ok(Ok(response)) => response,
+        Ok(Err(error)) => error.into_response(),
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|text| text.to_string()))
+                .unwrap_or_else(|| "a handler panicked".to_string());
+            ApiError::of(::objects::Status::internal_error(format!(
+                "the server panicked: {message}"
+            )))
+            .into_response()
+        }
     }
 }
