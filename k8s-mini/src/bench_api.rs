@@ -29,8 +29,20 @@ pub async fn run(watchers: usize) -> anyhow::Result<i32> {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
         .build()?;
-    let pods = format!("{url}/api/v1/namespaces/default/pods");
-    // Something to read: 100 pods.
+    // Reads in one namespace (100 pods, always the same), writes in
+    // another, the fan-out in a third: each measurement sees the same data.
+    for namespace in ["bench-read", "bench-write", "bench-watch"] {
+        let body =
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}});
+        ok(http
+            .post(format!("{url}/api/v1/namespaces"))
+            .json(&body)
+            .send()
+            .await?)
+        .await?;
+    }
+    let pods = format!("{url}/api/v1/namespaces/bench-read/pods");
+    let writes = format!("{url}/api/v1/namespaces/bench-write/pods");
     for n in 0..100 {
         create(&http, &pods, &format!("seed-{n}")).await?;
     }
@@ -73,7 +85,7 @@ pub async fn run(watchers: usize) -> anyhow::Result<i32> {
             &lists,
             Some(&reference),
         );
-        let base = pods.clone();
+        let base = writes.clone();
         let creates = load(&http, clients, move |http, n| {
             let url = base.clone();
             let name = format!("c{clients}-{n}");
@@ -196,7 +208,7 @@ where
 /// `watchers` watches of pods; events are written one at a time, and each
 /// watcher notes how long after the write was sent it saw the event.
 async fn fan_out(http: &reqwest::Client, url: &str, watchers: usize) -> anyhow::Result<()> {
-    let pods = format!("{url}/api/v1/namespaces/default/pods");
+    let pods = format!("{url}/api/v1/namespaces/bench-watch/pods");
     let list: serde_json::Value = http.get(&pods).send().await?.json().await?;
     let version = list["metadata"]["resourceVersion"]
         .as_str()

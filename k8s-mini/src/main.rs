@@ -20,6 +20,12 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+/// The API server allocates and frees small objects on many threads at
+/// once; glibc's allocator spent a fifth of its time on that under load
+/// (perf), mimalloc a fraction of it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "k8s-mini",

@@ -174,3 +174,38 @@ async fn watch() {
     settings().bind(|| assert_snapshot!(seen.join("\n")));
     lab.stop().await;
 }
+
+#[tokio::test]
+async fn server_side_apply_creates_then_changes() {
+    guard(server_side()).await
+}
+
+async fn server_side() {
+    let lab = Lab::start().await;
+    let mut text = String::from("$ kubectl apply --server-side -f web.yaml\n");
+    text += &lab
+        .kubectl_with_input(&["apply", "--server-side", "-f", "-"], Some(WEB))
+        .await;
+    let changed = WEB.replace("replicas: 2", "replicas: 4");
+    text += "$ kubectl apply --server-side -f web.yaml   (4 replicas)\n";
+    text += &lab
+        .kubectl_with_input(&["apply", "--server-side", "-f", "-"], Some(&changed))
+        .await;
+    text += "$ kubectl diff -f web.yaml   (nothing to show)\n";
+    text += &lab
+        .kubectl_with_input(&["diff", "-f", "-"], Some(&changed))
+        .await;
+    text += &session(
+        &lab,
+        &[&[
+            "get",
+            "deployment",
+            "web",
+            "-o",
+            "jsonpath={.spec.replicas} generation={.metadata.generation}{\"\\n\"}",
+        ]],
+    )
+    .await;
+    settings().bind(|| assert_snapshot!(text));
+    lab.stop().await;
+}

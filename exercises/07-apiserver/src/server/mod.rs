@@ -72,6 +72,8 @@ pub(crate) struct Server {
     pub token: Option<String>,
     pub address: SocketAddr,
     pub bookmark_every: Duration,
+    /// Objects marked for deletion, for the reaper.
+    pub pending: lifecycle::Pending,
     /// Tells long requests (watches) that the server is stopping.
     pub stopping: signal::Receiver<bool>,
 }
@@ -105,8 +107,10 @@ impl ApiServer {
             token: config.token.clone(),
             address,
             bookmark_every: config.bookmark_every,
+            pending: lifecycle::Pending::default(),
             stopping: stopping.clone(),
         });
+        server.pending.recover(&server.store);
         tokio::spawn(lifecycle::reap_expired(server.clone()));
         let app = Router::new()
             .fallback(serve)

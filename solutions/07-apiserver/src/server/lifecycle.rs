@@ -201,6 +201,7 @@ pub async fn delete(
         .await
         .map_err(|error| ApiError::from_store(error, info, name))?;
     object.metadata_mut().resource_version = Some(written.mod_revision.to_string());
+    server.pending.insert(key, find_info(info));
     Ok(Deleted::Pending(object))
 }
 // ANCHOR_END: delete
@@ -218,6 +219,48 @@ fn grace_period(object: &Object, options: &DeleteOptions) -> i64 {
     }
 }
 
+/// The objects marked for deletion, by store key: the reaper looks at
+/// these only, not at every object of the cluster once a second.
+#[derive(Default)]
+pub struct Pending(std::sync::Mutex<std::collections::BTreeMap<String, &'static ResourceInfo>>);
+
+impl Pending {
+    pub fn insert(&self, key: String, info: &'static ResourceInfo) {
+        self.0.lock().unwrap().insert(key, info);
+    }
+
+    fn snapshot(&self) -> Vec<(String, &'static ResourceInfo)> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(key, info)| (key.clone(), *info))
+            .collect()
+    }
+
+    fn remove(&self, key: &str) {
+        self.0.lock().unwrap().remove(key);
+    }
+
+    /// After a restart: every stored object with a deletionTimestamp.
+    pub fn recover(&self, store: &crate::store::Store) {
+        let marker = memchr::memmem::Finder::new(b"\"deletionTimestamp\"");
+        for info in RESOURCES {
+            for (key, entry) in store.list(&prefix(info, None)).0 {
+                // Look before decoding: most objects are not being deleted.
+                if marker.find(&entry.value).is_some()
+                    && from_entry(info, &entry)
+                        .metadata()
+                        .deletion_timestamp
+                        .is_some()
+                {
+                    self.insert(key, info);
+                }
+            }
+        }
+    }
+}
+
 /// Finishes what deletions left waiting, once a second: objects whose
 /// grace period is over and who have no finalizers left, and namespaces
 /// being deleted (their contents first).
@@ -229,39 +272,40 @@ pub async fn reap_expired(server: Arc<Server>) {
             _ = super::watch::stopped(&mut stopping) => return,
         }
         let now = chrono::Utc::now();
-        for info in RESOURCES {
-            let (entries, _) = server.store.list(&prefix(info, None));
-            for (key, entry) in entries {
-                // Most objects are not being deleted: look before decoding.
-                if !contains(&entry.value, b"\"deletionTimestamp\"") {
-                    continue;
-                }
-                let object = from_entry(info, &entry);
-                let meta = object.metadata();
-                let Some(deadline) = &meta.deletion_timestamp else {
-                    continue;
-                };
-                if info.kind == "Namespace" {
-                    empty_namespace(&server, meta.name.as_deref().unwrap_or_default()).await;
-                }
-                if deadline.0 <= now
-                    && meta.finalizers.is_empty()
-                    && namespace_empty(&server, &object)
-                {
-                    let _ = server
-                        .store
-                        .delete(&key, Precondition::Revision(entry.mod_revision))
-                        .await;
+        for (key, info) in server.pending.snapshot() {
+            let Some(entry) = server.store.get(&key) else {
+                server.pending.remove(&key);
+                continue;
+            };
+            let object = from_entry(info, &entry);
+            let meta = object.metadata();
+            let Some(deadline) = &meta.deletion_timestamp else {
+                server.pending.remove(&key);
+                continue;
+            };
+            if info.kind == "Namespace" {
+                empty_namespace(&server, meta.name.as_deref().unwrap_or_default()).await;
+            }
+            if deadline.0 <= now && meta.finalizers.is_empty() && namespace_empty(&server, &object)
+            {
+                let deleted = server
+                    .store
+                    .delete(&key, Precondition::Revision(entry.mod_revision))
+                    .await;
+                if deleted.is_ok() {
+                    server.pending.remove(&key);
                 }
             }
         }
     }
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|window| window == needle)
+/// The `'static` description of a kind, from any reference to it.
+fn find_info(info: &ResourceInfo) -> &'static ResourceInfo {
+    RESOURCES
+        .iter()
+        .find(|known| known.kind == info.kind && known.group == info.group)
+        .expect("every kind served is in RESOURCES")
 }
 
 /// Deletes everything in a namespace that is being deleted, at once.
