@@ -8,6 +8,7 @@ pub use select_02_namespaces as namespaces;
 pub use select_03_filesystem as filesystem;
 pub use select_04_cgroups as cgroups;
 pub use select_05_pods as pods;
+pub use select_06_objects as objects;
 pub use select_07_apiserver as apiserver;
 
 /// The chapters whose learner code is built in, for a notice at start.

@@ -1,43 +1,24 @@
 //! The resource quantities of `run --memory` and `--cpu`, written as
-//! Kubernetes writes them (chapter 06 parses the general form).
+//! Kubernetes writes them, read by chapter 06's `Quantity`.
+
+use crate::chapters::objects::Quantity;
 
 /// Bytes: a number with an optional suffix, `Ki Mi Gi Ti` (powers of 1024)
 /// or `k M G T` (powers of 1000).
 pub fn parse_memory(text: &str) -> Result<u64, String> {
-    let units: [(&str, u64); 8] = [
-        ("Ki", 1 << 10),
-        ("Mi", 1 << 20),
-        ("Gi", 1 << 30),
-        ("Ti", 1 << 40),
-        ("k", 1_000),
-        ("M", 1_000_000),
-        ("G", 1_000_000_000),
-        ("T", 1_000_000_000_000),
-    ];
-    let (number, factor) = units
-        .iter()
-        .find_map(|(suffix, factor)| text.strip_suffix(suffix).map(|number| (number, *factor)))
-        .unwrap_or((text, 1));
-    number
-        .parse::<u64>()
-        .ok()
-        .and_then(|value| value.checked_mul(factor))
-        .ok_or_else(|| {
-            format!("{text:?} is not a memory size: use bytes or a suffix, like 64Mi or 1Gi")
-        })
+    Quantity::from(text).to_bytes().ok_or_else(|| {
+        format!("{text:?} is not a memory size: use bytes or a suffix, like 64Mi or 1Gi")
+    })
 }
 
 /// Millicores: `500m`, or cores as a number (`1`, `0.25`).
 pub fn parse_cpu(text: &str) -> Result<i64, String> {
-    let error = || format!("{text:?} is not a CPU amount: use millicores (250m) or cores (0.5, 2)");
-    if let Some(millis) = text.strip_suffix('m') {
-        return millis.parse().map_err(|_| error());
-    }
-    let cores: f64 = text.parse().map_err(|_| error())?;
-    if !cores.is_finite() || cores < 0.0 {
-        return Err(error());
-    }
-    Ok((cores * 1000.0).round() as i64)
+    Quantity::from(text)
+        .to_millis()
+        .and_then(|millis| i64::try_from(millis).ok())
+        .ok_or_else(|| {
+            format!("{text:?} is not a CPU amount: use millicores (250m) or cores (0.5, 2)")
+        })
 }
 
 #[cfg(test)]
