@@ -343,8 +343,12 @@ pub async fn replace(
         return Ok(new);
     }
     let key = key(info, namespace, &name);
-    // An object waiting for its finalizers goes when the last one does.
-    if new.metadata().deletion_timestamp.is_some() && new.metadata().finalizers.is_empty() {
+    // An object waiting for its finalizers goes when the last one does (a
+    // namespace, once empty: the reaper sees to it).
+    if new.metadata().deletion_timestamp.is_some()
+        && new.metadata().finalizers.is_empty()
+        && info.kind != "Namespace"
+    {
         let gone = server
             .store
             .delete(&key, precondition)
