@@ -39,9 +39,15 @@ async fn finalizers_and_grace_periods_hold_a_deletion() {
 async fn held() {
     let lab = Lab::start().await;
     let mut text = Vec::new();
-    let held = pod("held", json!({"metadata": {"finalizers": ["example.com/cleanup"]}}));
+    let held = pod(
+        "held",
+        json!({"metadata": {"finalizers": ["example.com/cleanup"]}}),
+    );
     lab.post(PODS, &held).await;
-    let deleted = lab.request("DELETE", &format!("{PODS}/held"), "", Vec::new()).await.json();
+    let deleted = lab
+        .request("DELETE", &format!("{PODS}/held"), "", Vec::new())
+        .await
+        .json();
     let still = lab.get(&format!("{PODS}/held")).await;
     text.push(format!(
         "DELETE a pod with a finalizer: deletionTimestamp set: {}, still readable: {}",
@@ -50,7 +56,12 @@ async fn held() {
     ));
     let release = json!({"metadata": {"finalizers": null}}).to_string();
     let patched = lab
-        .request("PATCH", &format!("{PODS}/held"), "application/merge-patch+json", release)
+        .request(
+            "PATCH",
+            &format!("{PODS}/held"),
+            "application/merge-patch+json",
+            release,
+        )
         .await;
     text.push(format!(
         "PATCH removing the finalizer: {}, then GET: {}",
@@ -62,7 +73,10 @@ async fn held() {
         json!({"spec": {"nodeName": "node-1", "terminationGracePeriodSeconds": 1}}),
     );
     lab.post(PODS, &bound).await;
-    let deleted = lab.request("DELETE", &format!("{PODS}/bound"), "", Vec::new()).await.json();
+    let deleted = lab
+        .request("DELETE", &format!("{PODS}/bound"), "", Vec::new())
+        .await
+        .json();
     text.push(format!(
         "DELETE a pod bound to a node: deletionGracePeriodSeconds {}, still readable: {}",
         deleted["metadata"]["deletionGracePeriodSeconds"],
@@ -73,7 +87,8 @@ async fn held() {
         gone(&lab, &format!("{PODS}/bound")).await
     ));
     lab.post(PODS, &pod("unbound", json!({}))).await;
-    lab.request("DELETE", &format!("{PODS}/unbound"), "", Vec::new()).await;
+    lab.request("DELETE", &format!("{PODS}/unbound"), "", Vec::new())
+        .await;
     text.push(format!(
         "DELETE a pod no node has taken: GET right after: {}",
         lab.get(&format!("{PODS}/unbound")).await.status
@@ -97,25 +112,47 @@ async fn namespaces() {
         "metadata": {"name": "team", "finalizers": ["example.com/hold"]},
     });
     lab.post("/api/v1/namespaces", &namespace).await;
-    lab.post("/api/v1/namespaces/team/pods", &pod("a", json!({}))).await;
-    let deleted = lab.request("DELETE", "/api/v1/namespaces/team", "", Vec::new()).await.json();
-    text.push(format!("DELETE namespace team: phase {}", deleted["status"]["phase"]));
-    let refused = lab.post("/api/v1/namespaces/team/pods", &pod("b", json!({}))).await;
+    lab.post("/api/v1/namespaces/team/pods", &pod("a", json!({})))
+        .await;
+    let deleted = lab
+        .request("DELETE", "/api/v1/namespaces/team", "", Vec::new())
+        .await
+        .json();
+    text.push(format!(
+        "DELETE namespace team: phase {}",
+        deleted["status"]["phase"]
+    ));
+    let refused = lab
+        .post("/api/v1/namespaces/team/pods", &pod("b", json!({})))
+        .await;
     text.push(format!("create in it meanwhile:\n{}", refused.show()));
     let pod_gone = gone(&lab, "/api/v1/namespaces/team/pods/a").await;
     let release = json!({"metadata": {"finalizers": null}}).to_string();
-    lab.request("PATCH", "/api/v1/namespaces/team", "application/merge-patch+json", release)
-        .await;
+    lab.request(
+        "PATCH",
+        "/api/v1/namespaces/team",
+        "application/merge-patch+json",
+        release,
+    )
+    .await;
     text.push(format!(
         "the pod in it gone: {pod_gone}; the namespace gone once its finalizer is: {}",
         gone(&lab, "/api/v1/namespaces/team").await
     ));
     for (name, tier) in [("f1", "front"), ("f2", "front"), ("b1", "back")] {
-        lab.post(PODS, &pod(name, json!({"metadata": {"labels": {"tier": tier}}})))
-            .await;
+        lab.post(
+            PODS,
+            &pod(name, json!({"metadata": {"labels": {"tier": tier}}})),
+        )
+        .await;
     }
     let collection = lab
-        .request("DELETE", &format!("{PODS}?labelSelector=tier%3Dfront"), "", Vec::new())
+        .request(
+            "DELETE",
+            &format!("{PODS}?labelSelector=tier%3Dfront"),
+            "",
+            Vec::new(),
+        )
         .await
         .json();
     let deleted: Vec<&str> = collection["items"]
@@ -153,8 +190,12 @@ async fn binding() {
             "target": {"apiVersion": "v1", "kind": "Node", "name": node},
         })
     };
-    let first = lab.post(&format!("{PODS}/web/binding"), &binding("node-1")).await;
-    let second = lab.post(&format!("{PODS}/web/binding"), &binding("node-2")).await;
+    let first = lab
+        .post(&format!("{PODS}/web/binding"), &binding("node-1"))
+        .await;
+    let second = lab
+        .post(&format!("{PODS}/web/binding"), &binding("node-2"))
+        .await;
     let node = lab.get(&format!("{PODS}/web")).await.json()["spec"]["nodeName"].clone();
     assert_snapshot!(format!(
         "first binding:\n{}\n\nsecond binding:\n{}\n\nspec.nodeName: {node}",
