@@ -56,6 +56,7 @@ fn start(data: &std::path::Path) -> (Server, String) {
             return (Server(child), url);
         }
     }
+    let _ = child.wait();
     panic!("the API server ended before it served");
 }
 
