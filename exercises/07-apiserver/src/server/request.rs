@@ -76,9 +76,9 @@ pub async fn handle(server: &Server, request: Request) -> ApiResult<Response> {
     }
 }
 
-/// The body types this server reads: JSON (and YAML) for objects, the
-/// patch types for PATCH. Protobuf, which Kubernetes' own clients try
-/// first, gets 415, and they fall back to JSON.
+/// The body types this server reads: JSON (and YAML) for objects, and the
+/// protobuf that kubectl's typed commands send (they do not fall back to
+/// JSON); PATCH takes the patch types. Anything else is 415.
 fn check_content_type(call: &Call, method: &Method) -> ApiResult<()> {
     let needs_body = matches!(*method, Method::POST | Method::PUT);
     let allowed = [
