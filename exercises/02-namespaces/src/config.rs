@@ -60,6 +60,12 @@ pub struct IdMapping {
 pub struct Isolation {
     /// The namespaces to create, the user namespace excepted.
     pub namespaces: Vec<Namespace>,
+    /// Namespaces to enter instead of creating them: another process's,
+    /// as `/proc/<pid>/ns/<kind>` files. This is how the containers of a
+    /// pod share the network of its sandbox, and how `exec` gets into a
+    /// running container.
+    #[serde(default)]
+    pub join: Vec<(Namespace, PathBuf)>,
     /// With a mapping, a user namespace is created first and these ids are
     /// mapped (rootless use: the caller becomes root inside).
     pub user: Option<(IdMapping, IdMapping)>,
@@ -92,14 +98,23 @@ impl Isolation {
         });
         Isolation {
             namespaces: Namespace::CONTAINER.to_vec(),
+            join: Vec::new(),
             user,
             hostname: None,
             cgroup_procs: Vec::new(),
         }
     }
 
+    /// Whether the namespace is created (not joined).
     pub fn has(&self, namespace: Namespace) -> bool {
         self.namespaces.contains(&namespace)
+    }
+
+    /// Enters `namespace` from `path` instead of creating it.
+    pub fn join(mut self, namespace: Namespace, path: impl Into<PathBuf>) -> Isolation {
+        self.namespaces.retain(|created| *created != namespace);
+        self.join.push((namespace, path.into()));
+        self
     }
 }
 

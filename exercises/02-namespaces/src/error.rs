@@ -13,6 +13,12 @@ pub enum InitError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot join the {what} namespace of {}: {source}", path.display())]
+    Join {
+        what: String,
+        path: PathBuf,
+        source: nix::Error,
+    },
     #[error("cannot create namespaces ({what}): {source}")]
     Unshare { what: String, source: nix::Error },
     #[error("cannot write {}: {source}", path.display())]

@@ -47,6 +47,7 @@ fn stage_zero(
             source,
         })?;
     }
+    enter(&isolation.join)?;
     if let Some((uid, gid)) = isolation.user {
         unshare(&[Namespace::User])?;
         write_id_maps(std::path::Path::new("/proc/self"), uid, gid)?;
@@ -75,6 +76,28 @@ fn stage_zero(
     }
 }
 // ANCHOR_END: stage_zero
+
+/// Enters other processes' namespaces. Every file is opened first: once
+/// in another mount namespace, the paths would name other files.
+fn enter(join: &[(Namespace, std::path::PathBuf)]) -> Result<(), InitError> {
+    let mut opened = Vec::new();
+    for (namespace, path) in join {
+        let file = std::fs::File::open(path).map_err(|source| InitError::Join {
+            what: format!("{namespace:?}"),
+            path: path.clone(),
+            source: nix::Error::from_raw(source.raw_os_error().unwrap_or(libc::EIO)),
+        })?;
+        opened.push((namespace, path, file));
+    }
+    for (namespace, path, file) in opened {
+        nix::sched::setns(file, clone_flags(&[*namespace])).map_err(|source| InitError::Join {
+            what: format!("{namespace:?}"),
+            path: path.clone(),
+            source,
+        })?;
+    }
+    Ok(())
+}
 
 fn unshare(namespaces: &[Namespace]) -> Result<(), InitError> {
     nix::sched::unshare(clone_flags(namespaces)).map_err(|source| InitError::Unshare {
