@@ -96,9 +96,9 @@ impl ApiServer {
         lifecycle::create_standard_namespaces(&store).await?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
-            .map_err(|source| StartError::Bind {
+            .map_err(|error| StartError::Bind {
                 address: config.listen,
-                source,
+                error,
             })?;
         let address = listener.local_addr()?;
         let (stop, stopping) = signal::channel(false);
@@ -161,14 +161,20 @@ impl ApiServer {
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("cannot open the store: {0}")]
-    Store(#[from] StoreError),
-    #[error("cannot listen on {address}: {source}")]
+    Store(StoreError),
+    #[error("cannot listen on {address}: {error}")]
     Bind {
         address: SocketAddr,
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("{0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
+}
+
+impl From<StoreError> for StartError {
+    fn from(error: StoreError) -> StartError {
+        StartError::Store(error)
+    }
 }
 
 /// Every request comes here: authentication, routing, and an answer that

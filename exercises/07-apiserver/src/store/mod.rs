@@ -75,10 +75,18 @@ pub enum StoreError {
         requested: Revision,
         oldest: Revision,
     },
+    // The message is in the text; no `source`, or error chains would print
+    // it twice.
     #[error("storage failed: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
     #[error("the store is closed")]
     Closed,
+}
+
+impl From<std::io::Error> for StoreError {
+    fn from(error: std::io::Error) -> StoreError {
+        StoreError::Io(error)
+    }
 }
 
 /// A change, as watchers see it.
