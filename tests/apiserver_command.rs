@@ -2,53 +2,9 @@
 //! and its data kept across a restart. (Stock kubectl against it is
 //! chapter 07's suite.)
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod api_server;
 
-const BINARY: &str = env!("CARGO_BIN_EXE_k8s-mini");
-
-/// The server, stopped (SIGTERM, by pid) when dropped.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    fn start(data_dir: &std::path::Path, token_file: &std::path::Path) -> Server {
-        let mut child = Command::new(BINARY)
-            .arg("--data-dir")
-            .arg(data_dir)
-            .args(["apiserver", "--listen", "127.0.0.1:0", "--token-file"])
-            .arg(token_file)
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("k8s-mini starts");
-        let stderr = child.stderr.take().expect("stderr");
-        let mut lines = BufReader::new(stderr).lines();
-        let url = loop {
-            let line = lines
-                .next()
-                .expect("the server says where it serves")
-                .expect("readable");
-            if let Some(rest) = line.split("serving the Kubernetes API on ").nth(1) {
-                break rest
-                    .split_whitespace()
-                    .next()
-                    .expect("an address")
-                    .to_string();
-            }
-        };
-        Server { child, url }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        let _ = self.child.wait();
-    }
-}
+use api_server::ApiServer as Server;
 
 /// One HTTP request (clients other than kubectl: kubectl sends a bearer
 /// token only over https, so it cannot use one here); the status line and
@@ -89,7 +45,7 @@ fn the_api_server_takes_only_its_token_and_keeps_its_data() {
     let token_file = tmp.path().join("token");
     std::fs::write(&token_file, "s3cret-token\n").unwrap();
     let data = tmp.path().join("data");
-    let server = Server::start(&data, &token_file);
+    let server = Server::start(&data, &["--token-file", token_file.to_str().unwrap()]);
     let (refused, body) = request(&server, "GET", "/api/v1/namespaces", None, "");
     assert_eq!(refused, "HTTP/1.1 401 Unauthorized", "{body}");
     assert!(body.contains("\"reason\":\"Unauthorized\""), "{body}");
@@ -106,7 +62,7 @@ fn the_api_server_takes_only_its_token_and_keeps_its_data() {
     assert_eq!(created, "HTTP/1.1 201 Created", "{body}");
     drop(server);
     // The store is on disk: a new server finds the namespace.
-    let server = Server::start(&data, &token_file);
+    let server = Server::start(&data, &["--token-file", token_file.to_str().unwrap()]);
     let (found, body) = request(
         &server,
         "GET",

@@ -3,11 +3,12 @@
 //! build this project keep them beside the `kubectl` on the PATH, as
 //! `kubectl.1.27` ... `kubectl.1.33`.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_k8s-mini");
+mod api_server;
+
+use api_server::ApiServer;
 
 const DEPLOYMENT: &str = "apiVersion: apps/v1
 kind: Deployment
@@ -25,40 +26,6 @@ spec:
       - name: web
         image: k8s-mini/echo
 ";
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let pid = nix::unistd::Pid::from_raw(self.0.id() as i32);
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        let _ = self.0.wait();
-    }
-}
-
-fn start(data: &std::path::Path) -> (Server, String) {
-    let mut child = Command::new(BINARY)
-        .arg("--data-dir")
-        .arg(data)
-        .args(["apiserver", "--listen", "127.0.0.1:0", "--in-memory"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("k8s-mini starts");
-    let stderr = child.stderr.take().expect("stderr");
-    for line in BufReader::new(stderr).lines() {
-        let line = line.expect("readable");
-        if let Some(rest) = line.split("serving the Kubernetes API on ").nth(1) {
-            let url = rest
-                .split_whitespace()
-                .next()
-                .expect("an address")
-                .to_string();
-            return (Server(child), url);
-        }
-    }
-    let _ = child.wait();
-    panic!("the API server ended before it served");
-}
 
 /// `kubectl.1.NN` beside the `kubectl` on the PATH.
 fn versions() -> Vec<(String, PathBuf)> {
@@ -98,10 +65,7 @@ fn run(
     let config = cache.join("kubeconfig");
     if !config.exists() {
         std::fs::create_dir_all(cache).unwrap();
-        let text = format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: {url}\n  name: k\ncontexts:\n- context:\n    cluster: k\n    user: u\n  name: k\ncurrent-context: k\nusers:\n- name: u\n  user: {{}}\n"
-        );
-        std::fs::write(&config, text).unwrap();
+        std::fs::write(&config, testkit::kubeconfig(url)).unwrap();
     }
     let mut child = Command::new(kubectl)
         .arg("--kubeconfig")
@@ -129,7 +93,8 @@ fn run(
 #[test]
 fn kubectl_1_27_to_1_33_apply_get_and_delete() {
     let tmp = tempfile::tempdir().unwrap();
-    let (_server, url) = start(&tmp.path().join("data"));
+    let server = ApiServer::start(&tmp.path().join("data"), &["--in-memory"]);
+    let url = server.url.clone();
     for (version, kubectl) in versions() {
         let cache = tmp.path().join(&version);
         // 1.27 and 1.28 check fields against an OpenAPI v2 document in

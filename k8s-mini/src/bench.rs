@@ -243,15 +243,21 @@ fn runc_bundle(work: &Path, rootfs: &Path) -> anyhow::Result<PathBuf> {
     Ok(bundle)
 }
 
+/// The `q` quantile (0.5 the median, 1.0 the maximum) of samples sorted
+/// from fastest to slowest; every benchmark reports with this one.
+pub fn percentile(sorted: &[Duration], q: f64) -> Duration {
+    sorted[((sorted.len() as f64 * q) as usize).min(sorted.len() - 1)]
+}
+
 fn median(samples: &mut [Duration]) -> Duration {
     samples.sort();
-    samples[samples.len() / 2]
+    percentile(samples, 0.5)
 }
 
 fn report(name: &str, samples: &mut [Duration], reference: Duration) {
     samples.sort();
-    let median = samples[samples.len() / 2];
-    let p90 = samples[(samples.len() * 9 / 10).min(samples.len() - 1)];
+    let median = percentile(samples, 0.5);
+    let p90 = percentile(samples, 0.9);
     let ratio = median.as_secs_f64() / reference.as_secs_f64();
     println!(
         "{name:<44} {:>8.2}ms {:>8.2}ms {:>9.2}x",

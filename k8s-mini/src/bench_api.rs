@@ -17,6 +17,8 @@ use futures::StreamExt;
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
+use crate::bench::percentile;
+
 /// How long each measurement runs.
 const RUN: Duration = Duration::from_secs(3);
 
@@ -197,11 +199,10 @@ where
     }
     let elapsed = started.elapsed();
     all.sort();
-    let at = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)];
     Ok(Figures {
         per_second: all.len() as f64 / elapsed.as_secs_f64(),
-        p50: at(0.50),
-        p99: at(0.99),
+        p50: percentile(&all, 0.50),
+        p99: percentile(&all, 0.99),
     })
 }
 
@@ -277,13 +278,12 @@ async fn fan_out(http: &reqwest::Client, url: &str, watchers: usize) -> anyhow::
         );
     }
     delays.sort();
-    let at = |q: f64| delays[((delays.len() as f64 * q) as usize).min(delays.len() - 1)];
     println!(
         "{:<44} {:>10} {:>6.2}ms {:>6.2}ms",
         format!("write to event, {watchers} watchers x {events}"),
         delays.len(),
-        at(0.50).as_secs_f64() * 1000.0,
-        at(0.99).as_secs_f64() * 1000.0,
+        percentile(&delays, 0.50).as_secs_f64() * 1000.0,
+        percentile(&delays, 0.99).as_secs_f64() * 1000.0,
     );
     Ok(())
 }

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+
+use crate::bench::percentile;
 use futures::future::join_all;
 
 use crate::chapters::cgroups::{CgroupName, Cgroups, Limits};
@@ -14,7 +16,9 @@ use crate::chapters::filesystem::image::ECHO_IMAGE;
 use crate::chapters::filesystem::{ContainerRequest, Containers};
 use crate::chapters::namespaces::{Isolation, Runtime};
 use crate::chapters::pods::network::{NodeConfig, NodeNetwork, Subnet};
-use crate::chapters::pods::{Container, PodHandle, PodRuntime, PodSpec, RuntimeConfig};
+use crate::chapters::pods::{
+    Container, PodHandle, PodRuntime, PodSpec, RuntimeConfig, wait_for_application,
+};
 use crate::chapters::process::{Event, Supervisor};
 
 /// How long one start may take before the benchmark gives up on it.
@@ -151,7 +155,8 @@ async fn container_burst(
         let Some(Event::Started { pid, .. }) = supervisor.next_event().await else {
             bail!("container {name} did not start");
         };
-        let running = application_started(pid).await;
+        // The sign chapter 05 waits for before it calls a container Running.
+        let running = wait_for_application(pid, LIMIT).await;
         let elapsed = started.elapsed();
         drop(turn);
         supervisor.stop(Duration::from_secs(2));
@@ -166,43 +171,10 @@ async fn container_burst(
     join_all(runs).await.into_iter().collect()
 }
 
-/// Whether the init of chapter 02 (stage zero, then PID 1) has forked the
-/// application: the same sign chapter 05 waits for before it calls a
-/// container Running.
-async fn application_started(stage_zero: u32) -> bool {
-    let children = |pid: u32| {
-        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-            .ok()
-            .map(|text| {
-                text.split_whitespace()
-                    .filter_map(|n| n.parse::<u32>().ok())
-                    .collect::<Vec<_>>()
-            })
-    };
-    let deadline = Instant::now() + LIMIT;
-    while Instant::now() < deadline {
-        let Some(first) = children(stage_zero) else {
-            return false;
-        };
-        if first
-            .first()
-            .and_then(|&pid_one| children(pid_one))
-            .is_some_and(|apps| !apps.is_empty())
-        {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_micros(500)).await;
-    }
-    false
-}
-
 /// p50, p99 and max, in milliseconds.
 fn figures(samples: &mut [Duration]) -> (f64, f64, f64) {
     samples.sort();
-    let at = |q: f64| {
-        let index = ((samples.len() as f64 * q).ceil() as usize).clamp(1, samples.len()) - 1;
-        samples[index].as_secs_f64() * 1000.0
-    };
+    let at = |q: f64| percentile(samples, q).as_secs_f64() * 1000.0;
     (at(0.50), at(0.99), at(1.0))
 }
 

@@ -23,6 +23,14 @@ pub fn unique_instance(prefix: &str) -> String {
     format!("{prefix}-{}-{n}", std::process::id())
 }
 
+/// A kubeconfig that points kubectl (or any Kubernetes client) at `server`,
+/// with no credentials, in the `default` namespace.
+pub fn kubeconfig(server: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: {server}\n  name: lab\ncontexts:\n- context:\n    cluster: lab\n    user: lab\n    namespace: default\n  name: lab\ncurrent-context: lab\nusers:\n- name: lab\n  user: {{}}\n"
+    )
+}
+
 /// True when running as root (uid 0).
 pub fn is_root() -> bool {
     // /proc/self/status has "Uid: real effective saved fs".

@@ -46,7 +46,7 @@ impl Lab {
         if let Some((_, reason)) = report.unavailable.first() {
             panic!("\n\n*** chapter 05's tests need every built-in image: {reason} ***\n\n");
         }
-        let subnet = free_subnet();
+        let subnet = free_subnet("10.251");
         let network = NodeNetwork::ensure(NodeConfig {
             instance: instance.clone(),
             pod_cidr: subnet,
@@ -153,9 +153,11 @@ impl Drop for Leaks {
     }
 }
 
-/// A /24 of 10.251.0.0/16 that no interface of the host uses: two bridges
-/// with one subnet in one namespace would make routing ambiguous.
-fn free_subnet() -> Subnet {
+/// A /24 of `<prefix>.0.0/16` (`"10.251"`, say) that no interface of the
+/// host uses, different for every call in this process and, most likely,
+/// from other processes' (it starts from the process id): two bridges with
+/// one subnet in one namespace would make routing ambiguous.
+pub fn free_subnet(prefix: &str) -> Subnet {
     static CALLS: AtomicU32 = AtomicU32::new(0);
     let output = Command::new("ip")
         .args(["-4", "-o", "addr", "show"])
@@ -164,10 +166,10 @@ fn free_subnet() -> Subnet {
     let used = String::from_utf8_lossy(&output.stdout).into_owned();
     let start = std::process::id() + 7 * CALLS.fetch_add(1, Ordering::Relaxed);
     for offset in 0..256 {
-        let candidate = format!("10.251.{}.", (start + offset) % 256);
+        let candidate = format!("{prefix}.{}.", (start + offset) % 256);
         if !used.contains(&format!("inet {candidate}")) {
             return format!("{candidate}0/24").parse().expect("a subnet");
         }
     }
-    panic!("every /24 of 10.251.0.0/16 is in use on this machine");
+    panic!("every /24 of {prefix}.0.0/16 is in use on this machine");
 }

@@ -15,5 +15,5 @@ mod describe;
 mod lab;
 
 pub use describe::{describe, events};
-pub use lab::{LIMIT, Lab};
+pub use lab::{LIMIT, Lab, free_subnet};
 pub use testkit::{guard, redact};

@@ -18,7 +18,6 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use chapter_05::pods::network::{
@@ -756,26 +755,6 @@ fn errors_say_what_is_wrong() {
 
 // --------------------------------------------- in the host's own namespace
 
-/// A /24 of 10.250.0.0/16 that no interface here uses, different for every
-/// call in this process and, most likely, from other processes' (it starts
-/// from the process id).
-fn free_subnet() -> Subnet {
-    static CALLS: AtomicU32 = AtomicU32::new(0);
-    let output = Command::new("ip")
-        .args(["-4", "-o", "addr", "show"])
-        .output()
-        .unwrap();
-    let used = String::from_utf8_lossy(&output.stdout).into_owned();
-    let start = std::process::id() + 7 * CALLS.fetch_add(1, Ordering::Relaxed);
-    for offset in 0..256 {
-        let candidate = format!("10.250.{}.", (start + offset) % 256);
-        if !used.contains(&format!("inet {candidate}")) {
-            return subnet(&format!("{candidate}0/24"));
-        }
-    }
-    panic!("every /24 of 10.250.0.0/16 is in use on this machine");
-}
-
 /// Deletes, when dropped, the instance's interfaces on the host: a test
 /// that fails halfway must not leave bridges and veths on your machine, and
 /// this cleanup does not rely on the code under test.
@@ -790,7 +769,9 @@ impl Drop for HostCleanup<'_> {
 fn host_config(instance: &str, data_dir: &Path) -> NodeConfig {
     NodeConfig {
         instance: instance.into(),
-        pod_cidr: free_subnet(),
+        // A /24 of 10.250.0.0/16 that no interface here uses (the pod
+        // tests take theirs from 10.251.0.0/16).
+        pod_cidr: chapter_05::free_subnet("10.250"),
         cluster_cidrs: vec![subnet("10.250.0.0/16"), subnet("10.96.0.0/16")],
         data_dir: data_dir.to_path_buf(),
         netns: None,

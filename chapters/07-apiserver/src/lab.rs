@@ -55,19 +55,12 @@ impl Lab {
             tmp,
             http: reqwest::Client::new(),
         };
-        std::fs::write(lab.kubeconfig(), lab.kubeconfig_text()).expect("a kubeconfig");
+        std::fs::write(lab.kubeconfig(), testkit::kubeconfig(&lab.url)).expect("a kubeconfig");
         lab
     }
 
     pub fn kubeconfig(&self) -> PathBuf {
         self.tmp.path().join("kubeconfig")
-    }
-
-    fn kubeconfig_text(&self) -> String {
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: {}\n  name: lab\ncontexts:\n- context:\n    cluster: lab\n    user: lab\n    namespace: default\n  name: lab\ncurrent-context: lab\nusers:\n- name: lab\n  user: {{}}\n",
-            self.url
-        )
     }
 
     /// Sends a request; `body` is sent as is with `content_type`.

@@ -22,7 +22,7 @@ fn children(pid: u32) -> Option<Vec<u32>> {
 /// (chapter 02: stage zero forks PID 1, which builds the container and then
 /// forks the application), or until it is gone, for at most `limit`.
 /// Returns whether the application was seen.
-pub(crate) async fn wait_for_application(stage_zero: u32, limit: Duration) -> bool {
+pub async fn wait_for_application(stage_zero: u32, limit: Duration) -> bool {
     let deadline = Instant::now() + limit;
     let mut pause = Duration::from_micros(200);
     while Instant::now() < deadline {

@@ -37,6 +37,7 @@ pub use pod::PodEvent;
 pub use runtime::{PodRuntime, RuntimeConfig};
 pub use sandbox::namespace_path;
 pub use spec::{Container, ContainerPort, PodSpec, Volume, VolumeMount, VolumeSource};
+pub use started::wait_for_application;
 pub use status::{
     ConditionType, ContainerState, ContainerStatus, PodCondition, PodPhase, PodStatus,
 };

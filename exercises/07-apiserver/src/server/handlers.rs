@@ -20,13 +20,22 @@ use super::request::{Call, json, json_with_warnings};
 use super::{Server, lifecycle, patch};
 use crate::store::{Entry, Precondition};
 
-pub fn get(server: &Server, call: &Call) -> ApiResult<Response> {
+/// The stored object the call names, with its store key; 404 when there is
+/// none.
+pub fn stored(server: &Server, call: &Call) -> ApiResult<(String, Entry)> {
     let info = call.target.info;
     let name = call.target.name.as_deref().unwrap_or_default();
+    let key = key(info, call.target.namespace.as_deref(), name);
     let entry = server
         .store
-        .get(&key(info, call.target.namespace.as_deref(), name))
+        .get(&key)
         .ok_or_else(|| ApiError::not_found(info, name))?;
+    Ok((key, entry))
+}
+
+pub fn get(server: &Server, call: &Call) -> ApiResult<Response> {
+    let info = call.target.info;
+    let (_, entry) = stored(server, call)?;
     if call.wants_table {
         let object = from_entry(info, &entry);
         return table(info, &[object], &call.query, server.store.revision());
@@ -280,13 +289,8 @@ pub async fn update_object(
     part: Part,
 ) -> ApiResult<Object> {
     let info = call.target.info;
-    let namespace = call.target.namespace.as_deref();
     let name = call.target.name.clone().unwrap_or_default();
-    let key = key(info, namespace, &name);
-    let old_entry = server
-        .store
-        .get(&key)
-        .ok_or_else(|| ApiError::not_found(info, &name))?;
+    let (_, old_entry) = stored(server, call)?;
     let precondition =
         match new.metadata().resource_version.as_deref() {
             Some(version) => Precondition::Revision(version.parse().map_err(|_| {
@@ -357,14 +361,15 @@ pub async fn replace(
         new.metadata_mut().resource_version = Some(gone.mod_revision.to_string());
         return Ok(new);
     }
-    if to_stored(&new) == *old_entry.value {
+    let value = to_stored(&new);
+    if value == *old_entry.value {
         // Nothing changed: no write, no new resourceVersion, no event.
         new.metadata_mut().resource_version = Some(old_entry.mod_revision.to_string());
         return Ok(new);
     }
     let entry = server
         .store
-        .put(&key, to_stored(&new), precondition)
+        .put(&key, value, precondition)
         .await
         .map_err(|error| ApiError::from_store(error, info, &name))?;
     new.metadata_mut().resource_version = Some(entry.mod_revision.to_string());

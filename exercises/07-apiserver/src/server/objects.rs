@@ -122,10 +122,7 @@ pub fn from_entry(info: &ResourceInfo, entry: &Entry) -> Object {
 /// comes before any nested one (a pod template's) in our serialization.
 pub fn with_resource_version(stored: &[u8], revision: u64) -> Vec<u8> {
     const METADATA: &[u8] = b"\"metadata\":{";
-    let Some(at) = stored
-        .windows(METADATA.len())
-        .position(|window| window == METADATA)
-    else {
+    let Some(at) = memchr::memmem::find(stored, METADATA) else {
         return stored.to_vec();
     };
     let at = at + METADATA.len();

@@ -13,9 +13,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::errors::{ApiError, ApiResult};
-use super::handlers::{Part, update_object};
+use super::handlers::{Part, stored, update_object};
 use super::objects::{decode_request, from_entry, parse_body, to_stored};
-use super::paths::key;
 use super::request::{Call, json, json_with_warnings};
 use super::{Server, patch};
 use crate::store::Precondition;
@@ -74,13 +73,8 @@ pub async fn handle(server: &Server, call: &Call, method: &Method) -> ApiResult<
 }
 
 fn current(server: &Server, call: &Call) -> ApiResult<Object> {
-    let info = call.target.info;
-    let name = call.target.name.as_deref().unwrap_or_default();
-    let entry = server
-        .store
-        .get(&key(info, call.target.namespace.as_deref(), name))
-        .ok_or_else(|| ApiError::not_found(info, name))?;
-    Ok(from_entry(info, &entry))
+    let (_, entry) = stored(server, call)?;
+    Ok(from_entry(call.target.info, &entry))
 }
 
 /// The Scale of a deployment or replica set: desired and current replicas,
@@ -189,11 +183,7 @@ async fn bind(server: &Server, call: &Call) -> ApiResult<Response> {
     {
         return Err(ApiError::bad_request("a pod can only be bound to a Node"));
     }
-    let pod_key = key(info, call.target.namespace.as_deref(), &name);
-    let entry = server
-        .store
-        .get(&pod_key)
-        .ok_or_else(|| ApiError::not_found(info, &name))?;
+    let (pod_key, entry) = stored(server, call)?;
     let Object::Pod(mut pod) = from_entry(info, &entry) else {
         return Err(ApiError::method_not_allowed());
     };
