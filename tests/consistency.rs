@@ -72,16 +72,29 @@ fn every_hole_has_a_hint() {
         for file in files_with_extension(&root().join("solutions").join(&chapter).join("src"), "rs")
         {
             let text = std::fs::read_to_string(&file).unwrap();
-            for (number, line) in text.lines().enumerate() {
-                if let Some(hint) = line.trim_start().strip_prefix("// exercise:") {
-                    holes += 1;
-                    assert!(
-                        hint.trim().len() >= 20,
-                        "{}:{}: a hole needs a hint that helps (at least a sentence)",
-                        file.display(),
-                        number + 1
-                    );
-                }
+            let lines: Vec<&str> = text.lines().collect();
+            for (number, line) in lines.iter().enumerate() {
+                // `// exercise N: goal`, then its `// hint:` tiers.
+                let Some(marker) = line.trim_start().strip_prefix("// exercise ") else {
+                    continue;
+                };
+                let Some((_, goal)) = marker.split_once(':') else {
+                    continue;
+                };
+                holes += 1;
+                let at = format!("{}:{}", file.display(), number + 1);
+                assert!(
+                    goal.trim().len() >= 20,
+                    "{at}: a hole needs a goal that says what to do (at least a phrase)"
+                );
+                let tiers = lines[number + 1..]
+                    .iter()
+                    .take_while(|l| l.trim_start().starts_with("// hint:"))
+                    .count();
+                assert!(
+                    tiers >= 1,
+                    "{at}: a hole needs at least one `// hint:` line"
+                );
             }
         }
     }

@@ -197,3 +197,132 @@ fn reset_removes_what_a_killed_run_left_behind() {
     leaks.assert_clean();
     assert!(!tmp.path().join("containers").join(&instance).exists());
 }
+
+/// A container keeps CAP_MKNOD (as under containerd), so its root can make
+/// a node for the host's disk; the device cgroup is what keeps it from
+/// opening that node, while /dev/null and friends work as ever.
+#[test]
+fn a_container_can_make_a_node_for_the_hosts_disk_but_not_open_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let disk = testkit::openable_block_device(tmp.path()).expect(
+        "this machine has no block device that root can open, so no test can show that a \
+         container cannot",
+    );
+    eprintln!(
+        "the host's block device {}:{} ({})",
+        disk.major, disk.minor, disk.what
+    );
+    let script = "mknod /tmp/disk b \"$MAJOR\" \"$MINOR\" && echo 'mknod: made a node for the disk'; \
+        if err=$(head -c 1 /tmp/disk 2>&1 > /dev/null); then echo 'disk: read'; \
+        else echo \"disk: refused ($err)\"; fi; \
+        echo hello > /dev/null && echo '/dev/null: written'; \
+        echo \"/dev/zero: $(head -c 4 /dev/zero | wc -c) bytes read\"";
+    let child = k8s_mini(tmp.path())
+        .args([
+            "run",
+            "--image",
+            "busybox",
+            "--restart",
+            "Never",
+            "--name",
+            "mknod",
+        ])
+        .args(["--env", &format!("MAJOR={}", disk.major)])
+        .args(["--env", &format!("MINOR={}", disk.minor)])
+        .args(["--", "sh", "-c", script])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let leaks = testkit::LeakCheck::new(&format!("run-{}", child.id()));
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    with_settings!({
+        omit_expression => true,
+        description => "k8s-mini run --image busybox as root: mknod of the host's disk (a block device the host itself can open), then reading it; /dev/null and /dev/zero",
+    }, {
+        assert_snapshot!(stable(&output.stdout));
+    });
+    leaks.assert_clean();
+}
+
+/// A start that fails after the cgroup and the container's directory were
+/// made (here: a log file that cannot be opened) leaves neither behind.
+#[test]
+fn a_start_that_fails_leaves_nothing_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let child = k8s_mini(tmp.path())
+        .args([
+            "run",
+            "--image",
+            "busybox",
+            "--restart",
+            "Never",
+            "--memory",
+            "32Mi",
+        ])
+        .args(["--log", "/proc/no-such-dir/app.log", "--", "true"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let instance = format!("run-{}", child.id());
+    let leaks = testkit::LeakCheck::new(&instance)
+        .expect_gone(tmp.path().join("containers").join(&instance));
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cannot open log file /proc/no-such-dir/app.log"),
+        "{stderr}"
+    );
+    leaks.assert_clean();
+}
+
+/// The kernel's OOM kill count only grows: after one kill, a restarted run
+/// that ends on its own is reported for what it did, not as OOMKilled again.
+#[test]
+fn an_oom_kill_is_reported_for_its_own_run_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let volume = tmp.path().join("volume");
+    std::fs::create_dir(&volume).unwrap();
+    // The first run eats memory; the marker it leaves makes the next one
+    // exit at once.
+    let script = "if [ -e /state/ran ]; then echo 'second run: done'; exit 0; fi; \
+        touch /state/ran; echo 'first run: allocating'; exec tail /dev/zero";
+    let child = k8s_mini(tmp.path())
+        .args([
+            "run",
+            "--image",
+            "busybox",
+            "--restart",
+            "OnFailure",
+            "--memory",
+            "32Mi",
+        ])
+        .args(["--backoff-initial", "1ms", "--name", "twice", "--volume"])
+        .arg(format!("{}:/state", volume.display()))
+        .args(["--", "sh", "-c", script])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let leaks = testkit::LeakCheck::new(&format!("run-{}", child.id()));
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    with_settings!({
+        omit_expression => true,
+        description => "k8s-mini run --restart OnFailure --memory 32Mi: OOM-killed once, then a run that exits 0",
+    }, {
+        assert_snapshot!(stable(&output.stdout));
+    });
+    leaks.assert_clean();
+}

@@ -15,6 +15,8 @@ const BINARY: &str = env!("CARGO_BIN_EXE_k8s-mini");
 fn a_failing_job_is_retried_until_it_succeeds() {
     let tmp = tempfile::tempdir().unwrap();
     let output = Command::new(BINARY)
+        .arg("--data-dir")
+        .arg(tmp.path().join("data"))
         .args(["run", "--name", "job", "--restart", "OnFailure", "--quiet"])
         .args(["--backoff-initial", "1ms", "--backoff-max", "2ms"])
         .args(["--", "sh", "-c"])
@@ -23,11 +25,17 @@ fn a_failing_job_is_retried_until_it_succeeds() {
         .output()
         .unwrap();
     assert!(output.status.success(), "exit status {:?}", output.status);
-    with_settings!({ omit_expression => true, description => "k8s-mini run --restart OnFailure --quiet on a job that fails twice" }, {
-        assert_snapshot!(stable(&output.stdout));
+    let stdout = stable(&output.stdout).replace(&tmp.path().display().to_string(), "[tmp]");
+    with_settings!({ omit_expression => true, description => "k8s-mini --data-dir [tmp]/data run --restart OnFailure --quiet on a job that fails twice" }, {
+        assert_snapshot!(stdout);
     });
-    let log = std::fs::read_to_string(tmp.path().join("k8s-mini-logs/job.log")).unwrap();
+    // The log is kept with the rest of the state, not where the command ran.
+    let log = std::fs::read_to_string(tmp.path().join("data/logs/job.log")).unwrap();
     assert_eq!(log, "", "the job prints nothing, so its log is empty");
+    assert!(
+        !tmp.path().join("k8s-mini-logs").exists(),
+        "k8s-mini run wrote into the directory it was run in"
+    );
 }
 
 #[test]
@@ -50,6 +58,8 @@ fn the_exit_code_is_the_processes_and_its_output_is_shown() {
 fn sigterm_stops_the_process_gracefully() {
     let tmp = tempfile::tempdir().unwrap();
     let child = Command::new(BINARY)
+        .arg("--data-dir")
+        .arg(tmp.path())
         .args(["run", "--name", "server", "--quiet", "--grace", "5s", "--"])
         .args([
             "sh",
@@ -60,7 +70,7 @@ fn sigterm_stops_the_process_gracefully() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let log = tmp.path().join("k8s-mini-logs/server.log");
+    let log = tmp.path().join("logs/server.log");
     for _ in 0..1000 {
         if std::fs::read_to_string(&log)
             .unwrap_or_default()
@@ -77,8 +87,9 @@ fn sigterm_stops_the_process_gracefully() {
     .unwrap();
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(0));
+    let stdout = stable(&output.stdout).replace(&tmp.path().display().to_string(), "[tmp]");
     with_settings!({ omit_expression => true, description => "SIGTERM to k8s-mini run: the process gets SIGTERM and exits 0 in its grace period" }, {
-        assert_snapshot!(stable(&output.stdout));
+        assert_snapshot!(stdout);
     });
 }
 

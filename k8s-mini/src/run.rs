@@ -18,7 +18,9 @@ use crate::duration::parse_duration;
     k8s-mini run --restart OnFailure -- sh -c 'echo working; exit 1'\n  \
     k8s-mini run --name web --backoff-initial 1s -- python3 -m http.server 8080\n  \
     k8s-mini run --isolate --hostname box --restart Never -- sh -c 'hostname; ps -e'\n\n\
-    Ctrl-C (or SIGTERM) stops the process gracefully: SIGTERM, then SIGKILL after --grace.")]
+    Ctrl-C (or SIGTERM) stops the process gracefully: SIGTERM, then SIGKILL after --grace.\n\
+    The process's output is shown and kept in DATA_DIR/logs/NAME.log (--log to choose), where\n\
+    DATA_DIR is --data-dir: /var/lib/k8s-mini for root, else ~/.local/share/k8s-mini.")]
 pub struct RunArgs {
     /// A name for the process, used in messages and for its log file
     /// [default: the program's file name]
@@ -34,8 +36,9 @@ pub struct RunArgs {
     /// The directory the process starts in [default: the current one]
     #[arg(short, long)]
     workdir: Option<PathBuf>,
-    /// The log file, in the CRI format the kubelet writes
-    /// [default: k8s-mini-logs/NAME.log]
+    /// The log file, in the CRI format the kubelet writes; kept after the
+    /// run, appended to by the next run of the same name
+    /// [default: DATA_DIR/logs/NAME.log, under --data-dir]
     #[arg(long)]
     log: Option<PathBuf>,
     /// How long the process may take to exit after SIGTERM when stopped
@@ -113,10 +116,12 @@ pub async fn run(args: RunArgs, data_dir: &Path) -> anyhow::Result<i32> {
         (None, Some(image)) if program.is_empty() => default_name(image),
         _ => default_name(program),
     };
+    // Under the data directory, with the rest of k8s-mini's state, rather
+    // than wherever the command happens to be typed.
     let log = args
         .log
         .clone()
-        .unwrap_or_else(|| PathBuf::from("k8s-mini-logs").join(format!("{name}.log")));
+        .unwrap_or_else(|| data_dir.join("logs").join(format!("{name}.log")));
     let mut spec = ContainerSpec::new(&name, program)
         .args(program_args.iter().cloned())
         .log_path(&log)
@@ -146,7 +151,8 @@ pub async fn run(args: RunArgs, data_dir: &Path) -> anyhow::Result<i32> {
             pids_max: args.pids,
         },
     };
-    let (spec, made) = contain(spec, &settings, data_dir)?;
+    // Removed when it goes: at the end, or on any error from here on.
+    let (spec, mut made) = contain(spec, &settings, data_dir)?;
 
     let log_start = std::fs::metadata(&log).map_or(0, |metadata| metadata.len());
     let mut supervisor = Supervisor::start(spec)

@@ -6,6 +6,7 @@ use crate::hint;
 use crate::holes::Hole;
 use crate::libtest::{Outcome, Report, TestCase};
 use crate::suite::{self, Against, SuiteRun};
+use crate::tamper;
 use crate::ui;
 use crate::workspace::{Chapter, Repo};
 use anyhow::Result;
@@ -61,11 +62,12 @@ pub fn run(repo: &Repo, name: &str, solution: bool) -> Result<bool> {
     print_tests(&chapter, report);
     let passed = report.count(Outcome::Passed);
     let ran = report.ran();
-    let ignored = match report.count(Outcome::Ignored) {
-        0 => String::new(),
-        n => format!(" ({n} ignored)"),
-    };
+    let ignored = not_run(report);
     println!();
+    if let Some(changes) = tamper::suite_changes(repo, &chapter) {
+        println!("{}", ui::red(&tamper::warning(&chapter, &changes)));
+        println!();
+    }
     if passed == ran && run.captured.success() {
         println!("{}", ui::green(&format!("All {ran} tests pass{ignored}.")));
         if against == Against::Exercise {
@@ -127,8 +129,9 @@ fn print_next_hole(repo: &Repo, chapter: &Chapter, file: &str, hole: &Hole) {
     let place = hint::locate(repo, chapter, file, hole);
     println!();
     println!(
-        "{} {} {}: {}",
+        "{} exercise {}, {} {}: {}",
         ui::bold("Next hole:"),
+        hole.order,
         place.path,
         ui::bold(&hole.name),
         hole.hint
@@ -136,7 +139,8 @@ fn print_next_hole(repo: &Repo, chapter: &Chapter, file: &str, hole: &Hole) {
     println!(
         "{}",
         ui::dim(&format!(
-            "(`cargo workshop hint {0}` lists every hole; the book's chapter {0} explains them.)",
+            "(Stuck? `cargo workshop hint {0}` gives a hint, `--more` the next one; \
+             the book's chapter {0} explains the holes in this order.)",
             chapter.number
         ))
     );
@@ -152,14 +156,36 @@ fn print_tests(chapter: &Chapter, report: &Report) {
         let mark = match test.outcome {
             Outcome::Passed => ui::pass_mark(),
             Outcome::Failed => ui::fail_mark(),
-            Outcome::Ignored => ui::dim("-"),
+            Outcome::Ignored | Outcome::Skipped => ui::dim("-"),
         };
-        let note = if test.outcome == Outcome::Ignored {
-            " (ignored)"
-        } else {
-            ""
+        let note = match (test.outcome, &test.skip_reason) {
+            (Outcome::Ignored, _) => " (ignored)".to_string(),
+            (Outcome::Skipped, reason) => {
+                format!(
+                    " (skipped: {})",
+                    reason.as_deref().unwrap_or("no reason given")
+                )
+            }
+            _ => String::new(),
         };
         println!("  {mark} {}{note}", test.name);
+    }
+}
+
+/// ` (2 skipped, 1 ignored)`: the tests that proved nothing, counted apart
+/// from those that passed.
+fn not_run(report: &Report) -> String {
+    let parts: Vec<String> = [(Outcome::Skipped, "skipped"), (Outcome::Ignored, "ignored")]
+        .iter()
+        .filter_map(|(outcome, word)| match report.count(*outcome) {
+            0 => None,
+            n => Some(format!("{n} {word}")),
+        })
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join(", "))
     }
 }
 
@@ -193,7 +219,7 @@ fn print_compile_error(chapter: &Chapter, against: Against, error: &str) {
     );
 }
 
-/// The earliest hole (in hint order) that a failure reached, with that failure.
+/// The earliest hole (in the chapter's order) that a failure reached, with that failure.
 pub fn next_hole<'a>(
     report: &'a Report,
     holes: &[(String, Hole)],
@@ -204,8 +230,10 @@ pub fn next_hole<'a>(
         .filter_map(|test| Some((test, test.failure.as_deref()?)))
         .flat_map(|(test, text)| {
             text.lines().filter_map(move |line| {
-                let hint = line.split_once(TODO_PANIC)?.1.trim();
-                let index = holes.iter().position(|(_, hole)| hole.hint == hint)?;
+                let message = line.split_once(TODO_PANIC)?.1.trim();
+                let index = holes
+                    .iter()
+                    .position(|(_, hole)| hole.todo_message() == message)?;
                 Some((index, test))
             })
         })

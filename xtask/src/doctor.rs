@@ -6,6 +6,12 @@ use std::path::{Path, PathBuf};
 /// The mdbook release the book is built with (also pinned in .ci/run).
 pub const MDBOOK_VERSION: &str = "0.5.4";
 
+/// The one way the book runs a chapter as root. Plain `sudo cargo` resets
+/// PATH and so loses the toolchain that rustup installed in your home
+/// directory; `-E` keeps the rest of the environment (HOME, so rustup finds
+/// its toolchains, and CARGO_HOME when set).
+pub const AS_ROOT: &str = r#"sudo -E env "PATH=$PATH" cargo workshop check NN"#;
+
 struct Check {
     what: &'static str,
     needed_by: &'static str,
@@ -110,6 +116,14 @@ pub fn run() -> anyhow::Result<bool> {
         parts.join(" and ")
     };
     println!();
+    if root.ok {
+        println!("You are root: chapters 02 to 05 run as `cargo workshop check NN`.");
+    } else {
+        println!(
+            "Chapters 02 to 05 need root; run them so (plain `sudo cargo` loses rustup's PATH):"
+        );
+        println!("    {AS_ROOT}");
+    }
     let (can, cannot) = (list(true), list(false));
     if !can.is_empty() {
         println!("Ready here: {can}.");
@@ -148,7 +162,7 @@ fn root() -> Check {
         needed_by: "chapter 05 (pods: network namespaces, veth pairs, cgroups)",
         ok,
         detail: if ok { "running as root" } else { "not root" }.to_string(),
-        fix: (!ok).then(|| "run the chapter's suite as root (sudo -E)".to_string()),
+        fix: (!ok).then(|| format!("run the chapter's suite as root: {AS_ROOT}")),
     }
 }
 

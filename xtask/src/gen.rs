@@ -4,7 +4,7 @@
 //! byte, so the learner's code reads exactly like the book's listings.
 
 use crate::holes::{self, Hole};
-use crate::workspace::{Chapter, Repo, files_under};
+use crate::workspace::{Chapter, Repo, files_under, source_files};
 use anyhow::{Context, Result, bail};
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -17,10 +17,12 @@ const DEFAULT_MAX_WIDTH: usize = 100;
 
 /// The exercise files that `gen` makes for `chapter`.
 pub fn generate(repo: &Repo, chapter: &Chapter) -> Result<Files> {
+    // The numbering is the chapter's, not one file's: check it first.
+    chapter_holes(repo, chapter)?;
     let solution = repo.path(chapter.solution_dir());
     let max_width = max_width(repo);
     let mut files = Files::new();
-    for relative in files_under(&solution)? {
+    for relative in source_files(repo, &chapter.solution_dir())? {
         if solution_only(&relative) {
             continue;
         }
@@ -52,8 +54,9 @@ pub fn solution_only(relative: &str) -> bool {
         .any(|dir| relative.starts_with(dir))
 }
 
-/// The holes of `chapter`, in file order then line, with their file (relative
-/// to the chapter directory).
+/// The holes of `chapter` in their order (`// exercise N:`), with their file
+/// (relative to the chapter directory); an error unless they are numbered
+/// 1..=n without gaps or twins.
 pub fn chapter_holes(repo: &Repo, chapter: &Chapter) -> Result<Vec<(String, Hole)>> {
     let solution = repo.path(chapter.solution_dir());
     let mut all = Vec::new();
@@ -69,7 +72,7 @@ pub fn chapter_holes(repo: &Repo, chapter: &Chapter) -> Result<Vec<(String, Hole
             all.push((relative.clone(), hole));
         }
     }
-    Ok(all)
+    holes::in_order(all, &chapter.solution_dir())
 }
 
 fn utf8(bytes: Vec<u8>, origin: &str) -> Result<String> {
@@ -115,17 +118,17 @@ pub fn exercise_source(src: &str, origin: &str, is_lib: bool, max_width: usize) 
     Ok(out)
 }
 
-/// `src` with only `hole` emptied, the way verify tests each hole alone.
+/// `src` with only `hole` emptied, the way verify tests each hole alone. The
+/// marker and hints stay, so that the mutated file is still the same hole to
+/// anything that reads it meanwhile (verify mutates the solution in place).
 pub fn with_one_hole(src: &str, hole: &Hole) -> String {
-    let mut out = src[..hole.body.start].to_string();
-    out.push_str(&todo_body(hole, usize::MAX));
-    out.push_str(&src[hole.body.end..]);
-    out
+    crate::mutants::with_body(src, hole, &todo_body(hole, usize::MAX))
 }
 
-/// The body that replaces a hole: `{ todo!("hint") }`, laid out as rustfmt would.
+/// The body that replaces a hole: `{ todo!("exercise N: goal") }`, laid out
+/// as rustfmt would; the hints stay behind, for `cargo workshop hint`.
 pub fn todo_body(hole: &Hole, max_width: usize) -> String {
-    let literal = todo_literal(&hole.hint);
+    let literal = todo_literal(&hole.todo_message());
     let indent = &hole.marker_indent;
     let close = &hole.fn_indent;
     let line = format!("{indent}todo!({literal})");
@@ -405,14 +408,17 @@ pub struct Backoff {
 impl Backoff {
     /// The delay before restart number `restarts`.
     pub fn delay(&self, restarts: u32) -> Duration {
-        // exercise: double `initial` for every restart, but never go past `max`
+        // exercise 2: `initial` doubled per restart, never past `max`
+        // hint: powers of two
+        // hint: `2u32.saturating_pow(restarts)`, then `min`
         let factor = 2u32.saturating_pow(restarts);
         self.initial.saturating_mul(factor).min(self.max)
     }
 
     /// Whether the process should be restarted after exiting with `code`.
     pub fn should_restart(&self, code: i32) -> bool {
-        // exercise: restart only after a failure (a non-zero exit code) like {OnFailure}
+        // exercise 1: restart only after a failure, like {OnFailure}
+        // hint: what is a failure?
         code != 0
     }
 }
@@ -449,12 +455,12 @@ pub struct Backoff {
 impl Backoff {
     /// The delay before restart number `restarts`.
     pub fn delay(&self, restarts: u32) -> Duration {
-        todo!("double `initial` for every restart, but never go past `max`")
+        todo!("exercise 2: `initial` doubled per restart, never past `max`")
     }
 
     /// Whether the process should be restarted after exiting with `code`.
     pub fn should_restart(&self, code: i32) -> bool {
-        todo!("restart only after a failure (a non-zero exit code) like {{OnFailure}}")
+        todo!("exercise 1: restart only after a failure, like {{OnFailure}}")
     }
 }
 "#;
@@ -486,14 +492,14 @@ impl Backoff {
 
     #[test]
     fn long_hints_are_broken_like_rustfmt_breaks_them() {
-        let src = "fn f() {\n    // exercise: a hint long enough that `todo!(\"...\")` \
-                   does not fit on one line of a hundred characters\n    1\n}\n";
+        let src = "fn f() {\n    // exercise 1: a goal long enough that `todo!(\"...\")` \
+                   does not fit on one line of a hundred chars\n    // hint: h\n    1\n}\n";
         let out = exercise_source(src, ORIGIN, false, 100).unwrap();
         let body = out.split_once('\n').unwrap().1;
         assert_eq!(
             body,
-            "fn f() {\n    todo!(\n        \"a hint long enough that `todo!(\\\"...\\\")` \
-             does not fit on one line of a hundred characters\"\n    )\n}\n"
+            "fn f() {\n    todo!(\n        \"exercise 1: a goal long enough that `todo!(\\\"...\\\")` \
+             does not fit on one line of a hundred chars\"\n    )\n}\n"
         );
     }
 
@@ -550,7 +556,7 @@ impl Backoff {
 
     #[test]
     fn a_misplaced_marker_fails_the_generation() {
-        let src = "fn f() {\n    let x = 1;\n    // exercise: here\n}\n";
+        let src = "fn f() {\n    let x = 1;\n    // exercise 1: here\n    // hint: h\n}\n";
         let error = exercise_source(src, ORIGIN, true, 100).unwrap_err();
         assert!(
             error
@@ -564,14 +570,20 @@ impl Backoff {
         let holes = holes::analyse(SOLUTION, ORIGIN).unwrap().holes;
         let out = with_one_hole(SOLUTION, &holes[1]);
         assert!(out.contains("let factor"), "the other hole stays solved");
-        assert!(out.contains("todo!(\"restart only after"));
+        assert!(out.contains("todo!(\"exercise 1: restart only after"));
+        assert!(
+            out.contains("what is a failure?"),
+            "the marker and hints stay: it is still the same hole"
+        );
+        let again = holes::analyse(&out, ORIGIN).unwrap().holes;
+        assert_eq!(again.len(), holes.len());
         assert!(out.contains("mod tests"), "unit tests stay");
     }
 
     #[test]
     fn learner_answers_are_detected() {
         let answered = EXERCISE.replace(
-            "todo!(\"double `initial` for every restart, but never go past `max`\")",
+            "todo!(\"exercise 2: `initial` doubled per restart, never past `max`\")",
             "self.initial",
         );
         let names = filled_in(&answered, EXERCISE, "lib.rs").unwrap();
@@ -582,8 +594,8 @@ impl Backoff {
     /// The generated file must stay `cargo fmt --check` clean when its source is.
     #[test]
     fn output_is_rustfmt_clean() {
-        let long = "fn f() -> u32 {\n    // exercise: a hint long enough that `todo!(\"...\")` \
-                    does not fit on one line of a hundred characters\n    1\n}\n";
+        let long = "fn f() -> u32 {\n    // exercise 1: a goal long enough that `todo!(\"...\")` \
+                    does not fit on one line of a hundred chars\n    // hint: h\n    1\n}\n";
         for (src, is_lib) in [(SOLUTION, true), (long, false)] {
             assert_rustfmt_clean(src);
             assert_rustfmt_clean(&exercise_source(src, ORIGIN, is_lib, 100).unwrap());

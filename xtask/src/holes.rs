@@ -1,4 +1,12 @@
-//! Holes: solution function bodies that open with `// exercise: <hint>`.
+//! Holes: solution function bodies that open with a numbered marker and its
+//! hints:
+//!
+//! ```text
+//! // exercise 3: <the goal: what the function must do and return>
+//! // hint: <first tier: a nudge>
+//! // hint: <more concrete>
+//! // hint: <the recipe>
+//! ```
 //!
 //! syn does not keep comments, so markers are found by line and matched to the
 //! innermost function whose body they open, using the spans syn records
@@ -10,14 +18,26 @@ use std::ops::Range;
 use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 
-pub const MARKER: &str = "// exercise:";
+/// How every marker starts; the hole's number and a colon follow.
+pub const MARKER: &str = "// exercise";
+
+/// How every hint tier starts, on the lines right after the marker.
+pub const HINT: &str = "// hint:";
+
+/// At most this many hint tiers per hole: a nudge, more, the recipe (and one spare).
+pub const MAX_TIERS: usize = 4;
 
 /// One marked function body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hole {
     /// `Backoff::delay`: the function, qualified by its impl or trait.
     pub name: String,
+    /// The goal: what the function must do and return (it goes into the todo!()).
     pub hint: String,
+    /// The hole's place in the chapter's order (1..=n), from `// exercise N:`.
+    pub order: usize,
+    /// The hints, from a nudge to the recipe, shown one at a time on request.
+    pub tiers: Vec<String>,
     /// 1-based line of the marker in the solution file.
     pub line: usize,
     /// Bytes of the body, from `{` to `}` inclusive.
@@ -25,6 +45,42 @@ pub struct Hole {
     pub marker_indent: String,
     /// Indentation of the line holding the closing `}`.
     pub fn_indent: String,
+}
+
+impl Hole {
+    /// What the todo!() says: `exercise 3: <goal>`; also how its panic reads.
+    pub fn todo_message(&self) -> String {
+        format!("exercise {}: {}", self.order, self.hint)
+    }
+}
+
+/// What a line that starts with [`MARKER`] says.
+enum Marker<'a> {
+    /// `// exercise 3: goal`.
+    Numbered(usize, &'a str),
+    /// `// exercise: goal`, the old form without a number.
+    Unnumbered,
+    /// `// exercise 3 goal` and the like: a marker gone wrong.
+    Malformed,
+}
+
+fn marker(trimmed: &str) -> Option<Marker<'_>> {
+    let rest = trimmed.strip_prefix(MARKER)?;
+    if rest.starts_with(':') {
+        return Some(Marker::Unnumbered);
+    }
+    let rest = rest.strip_prefix(' ')?.trim_start();
+    // Prose that happens to begin with "// exercise " is no marker.
+    if !rest.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let Some((number, goal)) = rest.split_once(':') else {
+        return Some(Marker::Malformed);
+    };
+    match number.trim().parse() {
+        Ok(n) if n > 0 => Some(Marker::Numbered(n, goal.trim())),
+        _ => Some(Marker::Malformed),
+    }
 }
 
 /// A function with a body, as the tool sees it.
@@ -49,14 +105,24 @@ pub struct Analysis {
 /// The holes and `#[cfg(test)]` items of `src`; `file` names it in errors.
 pub fn analyse(src: &str, file: &str) -> Result<Analysis> {
     let (functions, test_items) = parse(src, file)?;
+    let lines: Vec<&str> = src.lines().collect();
     let mut holes = Vec::new();
-    for (index, text) in src.lines().enumerate() {
+    // Lines of hint tiers that a marker claimed.
+    let mut claimed = std::collections::BTreeSet::new();
+    for (index, text) in lines.iter().enumerate() {
         let line = index + 1;
         let trimmed = text.trim_start();
-        let Some(hint) = trimmed.strip_prefix(MARKER) else {
-            continue;
+        let (order, hint) = match marker(trimmed) {
+            None => continue,
+            Some(Marker::Numbered(order, hint)) => (order, hint),
+            Some(Marker::Unnumbered) => bail!(
+                "{file}:{line}: holes are numbered in the order the chapter presents them: \
+                 write `{MARKER} N: goal` (N = 1, 2, ...), not `{MARKER}: goal`"
+            ),
+            Some(Marker::Malformed) => bail!(
+                "{file}:{line}: a hole's marker reads `{MARKER} N: goal`, with N a number from 1"
+            ),
         };
-        let hint = hint.trim();
         let innermost = functions
             .iter()
             .filter(|f| f.open_line < line && line <= f.close_line)
@@ -64,13 +130,34 @@ pub fn analyse(src: &str, file: &str) -> Result<Analysis> {
         let function = match innermost {
             Some(f) if f.open_line + 1 == line => f,
             _ => bail!(
-                "{file}:{line}: `{MARKER}` must be the first line of a function body, \
+                "{file}:{line}: `{MARKER} {order}:` must be the first line of a function body, \
                  right after its `{{`"
             ),
         };
         let name = &function.name;
         if hint.is_empty() {
-            bail!("{file}:{line}: the hole in `{name}` has no hint after `{MARKER}`");
+            bail!("{file}:{line}: the hole in `{name}` has no goal after `{MARKER} {order}:`");
+        }
+        let tiers: Vec<String> = lines[line..]
+            .iter()
+            .map_while(|l| l.trim_start().strip_prefix(HINT))
+            .map(|tier| tier.trim().to_string())
+            .collect();
+        claimed.extend(line + 1..=line + tiers.len());
+        if tiers.is_empty() {
+            bail!(
+                "{file}:{line}: the hole in `{name}` has no hints: follow its marker with \
+                 1 to {MAX_TIERS} `{HINT}` lines, from a nudge to the recipe"
+            );
+        }
+        if tiers.len() > MAX_TIERS {
+            bail!(
+                "{file}:{line}: the hole in `{name}` has {} hint tiers; at most {MAX_TIERS}",
+                tiers.len()
+            );
+        }
+        if let Some(empty) = tiers.iter().position(String::is_empty) {
+            bail!("{file}:{}: an empty `{HINT}` line", line + 1 + empty);
         }
         if function.is_const {
             bail!("{file}:{line}: the hole in `{name}` is in a const fn, where todo!() cannot go");
@@ -94,17 +181,67 @@ pub fn analyse(src: &str, file: &str) -> Result<Analysis> {
                 outer.line
             );
         }
-        let close_line_text = src.lines().nth(function.close_line - 1).unwrap_or("");
+        let close_line_text = lines.get(function.close_line - 1).copied().unwrap_or("");
         holes.push(Hole {
             name: name.clone(),
             hint: hint.to_string(),
+            order,
+            tiers,
             line,
             body: function.body.clone(),
             marker_indent: indentation(text).to_string(),
             fn_indent: indentation(close_line_text).to_string(),
         });
     }
+    for (index, text) in lines.iter().enumerate() {
+        if text.trim_start().starts_with(HINT) && !claimed.contains(&(index + 1)) {
+            bail!(
+                "{file}:{}: a `{HINT}` line belongs right after a `{MARKER} N:` marker \
+                 or another hint",
+                index + 1
+            );
+        }
+    }
     Ok(Analysis { holes, test_items })
+}
+
+/// Check that `holes` (a chapter's, with where each is) are numbered 1..=n
+/// without gaps or twins, and sort them into that order.
+pub fn in_order<T>(mut holes: Vec<(T, Hole)>, chapter: &str) -> Result<Vec<(T, Hole)>>
+where
+    T: std::fmt::Display,
+{
+    holes.sort_by_key(|(_, hole)| hole.order);
+    for pair in holes.windows(2) {
+        let ((file_a, a), (file_b, b)) = (&pair[0], &pair[1]);
+        if a.order == b.order {
+            bail!(
+                "{chapter}: two holes are numbered {}: `{}` ({file_a}:{}) and `{}` ({file_b}:{}); \
+                 number the holes 1 to {} in the order the book presents them",
+                a.order,
+                a.name,
+                a.line,
+                b.name,
+                b.line,
+                holes.len()
+            );
+        }
+    }
+    if let Some(position) = holes
+        .iter()
+        .enumerate()
+        .position(|(index, (_, hole))| hole.order != index + 1)
+    {
+        let numbers: Vec<String> = holes.iter().map(|(_, h)| h.order.to_string()).collect();
+        bail!(
+            "{chapter}: no hole is numbered {} (the holes are numbered {}); \
+             number them 1 to {} without gaps",
+            position + 1,
+            numbers.join(", "),
+            holes.len()
+        );
+    }
+    Ok(holes)
 }
 
 /// Every function with a body in `src`.
@@ -314,7 +451,8 @@ pub struct Backoff {
 impl Backoff {
     /// The delay before restart `n`.
     pub fn delay(&self, n: u32) -> u32 {
-        // exercise: double the base delay for every restart
+        // exercise 2: double the base delay for every restart
+        // hint: a loop
         let mut delay = self.base;
         for _ in 0..n {
             delay *= 2;
@@ -325,7 +463,9 @@ impl Backoff {
 
 pub trait Policy {
     fn restarts(&self, code: i32) -> bool {
-        // exercise: restart on failure only
+        // exercise 3: restart on failure only
+        // hint: compare with zero
+        // hint: `code != 0`
         code != 0
     }
 }
@@ -334,7 +474,8 @@ pub fn total<T>(items: &[T]) -> usize
 where
     T: Copy,
 {
-    // exercise: count them
+    // exercise 1: count them
+    // hint: slices know their length
     items.len()
 }
 "#;
@@ -347,6 +488,7 @@ where
             .map(|h| {
                 (
                     h.line,
+                    h.order,
                     h.name.as_str(),
                     h.hint.as_str(),
                     h.marker_indent.len(),
@@ -358,29 +500,131 @@ where
             [
                 (
                     10,
+                    2,
                     "Backoff::delay",
                     "double the base delay for every restart",
                     8
                 ),
-                (21, "Policy::restarts", "restart on failure only", 8),
-                (30, "total", "count them", 4),
+                (22, 3, "Policy::restarts", "restart on failure only", 8),
+                (33, 1, "total", "count them", 4),
             ]
         );
+        assert_eq!(holes[0].tiers, ["a loop"]);
+        assert_eq!(holes[1].tiers, ["compare with zero", "`code != 0`"]);
+        assert_eq!(
+            holes[1].todo_message(),
+            "exercise 3: restart on failure only"
+        );
         let body = &SOURCE[holes[2].body.clone()];
-        assert_eq!(body, "{\n    // exercise: count them\n    items.len()\n}");
+        assert_eq!(
+            body,
+            "{\n    // exercise 1: count them\n    // hint: slices know their length\n    items.len()\n}"
+        );
         assert_eq!(holes[0].fn_indent, "    ");
+    }
+
+    fn one(src: &str) -> String {
+        analyse(src, "a.rs").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn markers_need_a_number_a_goal_and_hints() {
+        let error = one("fn f() {\n    // exercise: old form\n    // hint: h\n}\n");
+        assert!(
+            error.starts_with("a.rs:2: holes are numbered in the order the chapter presents them"),
+            "{error}"
+        );
+        let error = one("fn f() {\n    // exercise 2 no colon\n    // hint: h\n}\n");
+        assert!(
+            error.starts_with("a.rs:2: a hole's marker reads"),
+            "{error}"
+        );
+        let error = one("fn f() {\n    // exercise 0: zero\n    // hint: h\n}\n");
+        assert!(
+            error.starts_with("a.rs:2: a hole's marker reads"),
+            "{error}"
+        );
+        let error = one("fn f() {\n    // exercise 1: no hints\n}\n");
+        assert_eq!(
+            error,
+            "a.rs:2: the hole in `f` has no hints: follow its marker with 1 to 4 `// hint:` \
+             lines, from a nudge to the recipe"
+        );
+        let five = "    // hint: h\n".repeat(5);
+        let error = one(&format!("fn f() {{\n    // exercise 1: many\n{five}}}\n"));
+        assert_eq!(error, "a.rs:2: the hole in `f` has 5 hint tiers; at most 4");
+        let error = one("fn f() {\n    // exercise 1: g\n    // hint:\n}\n");
+        assert_eq!(error, "a.rs:3: an empty `// hint:` line");
+        // Prose about exercise is no marker.
+        assert!(analyse("// exercise the code\nfn f() {}\n", "a.rs").is_ok());
+    }
+
+    #[test]
+    fn a_hint_away_from_its_marker_is_an_error() {
+        let error = one("fn f() {\n    let x = 1;\n    // hint: stray\n}\n");
+        assert_eq!(
+            error,
+            "a.rs:3: a `// hint:` line belongs right after a `// exercise N:` marker or another hint"
+        );
+        let error = one("fn f() {\n    // exercise 1: g\n    // hint: h\n\n    // hint: late\n}\n");
+        assert!(error.starts_with("a.rs:5: "), "{error}");
+    }
+
+    fn numbered(orders: &[usize]) -> Vec<(&'static str, Hole)> {
+        orders
+            .iter()
+            .enumerate()
+            .map(|(index, &order)| {
+                let hole = Hole {
+                    name: format!("f{index}"),
+                    hint: "goal".into(),
+                    order,
+                    tiers: vec!["nudge".into()],
+                    line: 10 * (index + 1),
+                    body: 0..0,
+                    marker_indent: String::new(),
+                    fn_indent: String::new(),
+                };
+                ("src/lib.rs", hole)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn chapter_order_is_the_numbers_not_the_file_order() {
+        let sorted = in_order(numbered(&[3, 1, 2]), "solutions/01-demo").unwrap();
+        let names: Vec<_> = sorted.iter().map(|(_, h)| h.name.as_str()).collect();
+        assert_eq!(names, ["f1", "f2", "f0"]);
+    }
+
+    #[test]
+    fn twins_and_gaps_in_the_numbers_are_errors() {
+        let error = in_order(numbered(&[1, 2, 2]), "solutions/01-demo").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "solutions/01-demo: two holes are numbered 2: `f1` (src/lib.rs:20) and `f2` \
+             (src/lib.rs:30); number the holes 1 to 3 in the order the book presents them"
+        );
+        let error = in_order(numbered(&[1, 4, 2]), "solutions/01-demo").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "solutions/01-demo: no hole is numbered 3 (the holes are numbered 1, 2, 4); \
+             number them 1 to 3 without gaps"
+        );
+        let error = in_order(numbered(&[2]), "c").unwrap_err();
+        assert!(error.to_string().starts_with("c: no hole is numbered 1"));
     }
 
     #[test]
     fn a_marker_that_does_not_open_a_body_is_an_error() {
-        let src = "fn f() -> u32 {\n    let x = 1;\n    // exercise: too late\n    x\n}\n";
+        let src = "fn f() -> u32 {\n    let x = 1;\n    // exercise 1: too late\n    // hint: h\n    x\n}\n";
         let error = analyse(src, "src/lib.rs").unwrap_err().to_string();
         assert_eq!(
             error,
-            "src/lib.rs:3: `// exercise:` must be the first line of a function body, \
+            "src/lib.rs:3: `// exercise 1:` must be the first line of a function body, \
              right after its `{`"
         );
-        let outside = "// exercise: nowhere\nfn f() {}\n";
+        let outside = "// exercise 1: nowhere\n// hint: h\nfn f() {}\n";
         assert!(
             analyse(outside, "a.rs")
                 .unwrap_err()
@@ -391,34 +635,33 @@ where
 
     #[test]
     fn a_marker_opening_a_closure_is_an_error() {
-        let src = "fn f() {\n    let g = || {\n        // exercise: no\n        1\n    };\n}\n";
+        let src = "fn f() {\n    let g = || {\n        // exercise 1: no\n        // hint: h\n        1\n    };\n}\n";
         let error = analyse(src, "a.rs").unwrap_err().to_string();
         assert!(error.starts_with("a.rs:3: "), "{error}");
     }
 
     #[test]
     fn holes_that_cannot_hold_a_todo_are_errors() {
-        let src = "const fn f() -> u32 {\n    // exercise: no\n    1\n}\n";
+        let src = "const fn f() -> u32 {\n    // exercise 1: no\n    // hint: h\n    1\n}\n";
         let error = analyse(src, "a.rs").unwrap_err().to_string();
         assert_eq!(
             error,
             "a.rs:2: the hole in `f` is in a const fn, where todo!() cannot go"
         );
-        let src =
-            "fn f() -> impl Iterator<Item = u8> {\n    // exercise: no\n    None.into_iter()\n}\n";
+        let src = "fn f() -> impl Iterator<Item = u8> {\n    // exercise 1: no\n    // hint: h\n    None.into_iter()\n}\n";
         let error = analyse(src, "a.rs").unwrap_err().to_string();
         assert!(error.contains("returns `impl Trait`"), "{error}");
-        let src = "fn f() {\n    // exercise:\n}\n";
+        let src = "fn f() {\n    // exercise 1:\n    // hint: h\n}\n";
         let error = analyse(src, "a.rs").unwrap_err().to_string();
         assert_eq!(
             error,
-            "a.rs:2: the hole in `f` has no hint after `// exercise:`"
+            "a.rs:2: the hole in `f` has no goal after `// exercise 1:`"
         );
     }
 
     #[test]
     fn nested_functions_are_named_by_their_scope() {
-        let src = "fn outer() {\n    fn inner() {\n        // exercise: inside\n    }\n}\n";
+        let src = "fn outer() {\n    fn inner() {\n        // exercise 1: inside\n        // hint: h\n    }\n}\n";
         let holes = analyse(src, "a.rs").unwrap().holes;
         assert_eq!(holes[0].name, "outer::inner");
     }

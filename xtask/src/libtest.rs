@@ -1,11 +1,18 @@
 //! Reading `cargo test`'s human output: which tests passed, how the failures
-//! failed, and whether the build itself broke.
+//! failed, which skipped, and whether the build itself broke.
+
+/// How a test says that it skipped for want of something on this machine
+/// (`testkit::skip` prints it; the suite runs with `--show-output`, so
+/// libtest shows what passing tests printed).
+pub const SKIP_PREFIX: &str = "k8s-mini-skip: ";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Passed,
     Failed,
     Ignored,
+    /// It returned early, saying why with [`SKIP_PREFIX`]: it proved nothing.
+    Skipped,
 }
 
 #[derive(Debug, Clone)]
@@ -16,6 +23,8 @@ pub struct TestCase {
     pub outcome: Outcome,
     /// The `---- name stdout ----` section of a failure.
     pub failure: Option<String>,
+    /// Why a skipped test skipped.
+    pub skip_reason: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -32,7 +41,7 @@ impl Report {
         self.tests.iter().filter(|t| t.outcome == outcome).count()
     }
 
-    /// Tests that ran (passed or failed, not ignored).
+    /// Tests that ran (passed or failed, not ignored or skipped).
     pub fn ran(&self) -> usize {
         self.count(Outcome::Passed) + self.count(Outcome::Failed)
     }
@@ -85,6 +94,7 @@ pub fn parse(output: &str) -> Report {
         }
         if let Some((name, lines)) = section.as_mut() {
             let ends = line == "failures:"
+                || line == "successes:"
                 || line.starts_with("test result: ")
                 || trimmed.starts_with("Running ")
                 || line.starts_with("---- ");
@@ -110,6 +120,7 @@ pub fn parse(output: &str) -> Report {
                 name: test.0.to_string(),
                 outcome: test.1,
                 failure: None,
+                skip_reason: None,
             });
         } else if line.starts_with("error") {
             if let Some(package) = line
@@ -139,12 +150,25 @@ fn attach_failure(report: &mut Report, target: &str, name: &str, lines: &mut Vec
         .position(|l| !l.trim().is_empty())
         .unwrap_or(lines.len());
     let text = lines[first..].join("\n");
-    if let Some(test) = report
+    let Some(test) = report
         .tests
         .iter_mut()
         .find(|t| t.target == target && t.name == name)
-    {
-        test.failure = Some(text);
+    else {
+        return;
+    };
+    match test.outcome {
+        Outcome::Failed => test.failure = Some(text),
+        Outcome::Passed => {
+            if let Some(reason) = text
+                .lines()
+                .find_map(|l| l.trim_start().strip_prefix(SKIP_PREFIX))
+            {
+                test.outcome = Outcome::Skipped;
+                test.skip_reason = Some(reason.trim().to_string());
+            }
+        }
+        Outcome::Ignored | Outcome::Skipped => {}
     }
 }
 
@@ -232,6 +256,63 @@ error: 1 target failed:
         );
         assert_eq!(report.ran(), 3);
         assert_eq!(report.compile_error(), None);
+    }
+
+    #[test]
+    fn a_passing_test_that_printed_the_skip_line_is_skipped() {
+        let output = "     Running tests/users.rs (target/debug/deps/users-1a)
+
+running 3 tests
+test as_nobody ... ok
+test plain ... ok
+test broken ... FAILED
+
+successes:
+
+---- as_nobody stdout ----
+k8s-mini-skip: switching to nobody needs root
+
+---- plain stdout ----
+k8s-mini-skip is mentioned here, not at the start of a line: no skip
+
+successes:
+    as_nobody
+    plain
+
+failures:
+
+---- broken stdout ----
+k8s-mini-skip: a failing test that printed it still failed
+
+failures:
+    broken
+
+test result: FAILED. 2 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.01s
+";
+        let report = parse(output);
+        let seen: Vec<_> = report
+            .tests
+            .iter()
+            .map(|t| (t.name.as_str(), t.outcome, t.skip_reason.as_deref()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (
+                    "as_nobody",
+                    Outcome::Skipped,
+                    Some("switching to nobody needs root")
+                ),
+                ("plain", Outcome::Passed, None),
+                ("broken", Outcome::Failed, None),
+            ]
+        );
+        assert_eq!(
+            report.tests[2].failure.as_deref(),
+            Some("k8s-mini-skip: a failing test that printed it still failed")
+        );
+        assert_eq!(report.count(Outcome::Skipped), 1);
+        assert_eq!(report.ran(), 2);
     }
 
     #[test]

@@ -9,11 +9,14 @@ mod generator;
 mod hint;
 mod holes;
 mod libtest;
+mod mutants;
 mod run;
 mod status;
 mod suite;
+mod tamper;
 mod ui;
 mod verify;
+mod watch;
 mod workspace;
 
 use clap::{Parser, Subcommand};
@@ -30,7 +33,10 @@ exercises/NN-topic, run `cargo workshop check NN`, repeat until it is green.
 Examples:
   cargo workshop check 01              test your chapter 01 code
   cargo workshop check 01 --solution   test the reference solution
-  cargo workshop hint 01               the holes of chapter 01 and their hints
+  cargo workshop watch 01              check again at every save (q + Enter quits)
+  cargo workshop hint 01               the next hole of chapter 01 and a first hint
+  cargo workshop hint 01 --more        one more hint, down to the recipe
+  cargo workshop hint 01 3             the hints of hole 3
   cargo workshop status                how far you are, chapter by chapter
   cargo workshop doctor                what this machine can run
   cargo workshop gen --check           (maintainers) is exercises/ up to date?
@@ -65,12 +71,30 @@ enum Command {
         #[arg(long)]
         solution: bool,
     },
-    /// List the holes of chapter NN, in order, with their hints.
+    /// The next hole of chapter NN to fill in: where it is, its goal and a first hint.
     ///
-    /// Example: `cargo workshop hint 01`
+    /// Hints come in tiers, from a nudge to the recipe: each `--more` shows one
+    /// more (remembered under target/). Example: `cargo workshop hint 01 --more`
     Hint {
         /// The chapter: 01, 1, 01-process or process.
         chapter: String,
+        /// A given hole (its number in the chapter) instead of the next one to fill in.
+        hole: Option<usize>,
+        /// Reveal the next hint tier.
+        #[arg(long)]
+        more: bool,
+        /// Maintainers: every hole with every hint.
+        #[arg(long, conflicts_with_all = ["more", "hole"])]
+        all: bool,
+    },
+    /// Check chapter NN again whenever you save a file of its exercise.
+    ///
+    /// Clears the screen and shows what `check` shows; q + Enter or Ctrl-C quits.
+    /// Without NN: the first chapter with a todo!() left.
+    /// Example: `cargo workshop watch 01`
+    Watch {
+        /// The chapter: 01, 1, 01-process or process.
+        chapter: Option<String>,
     },
     /// One line per chapter: not started, in progress (k of n tests) or done.
     ///
@@ -117,7 +141,13 @@ fn main() -> ExitCode {
     let repo = Repo::locate(cli.root);
     let outcome = match cli.command {
         Command::Check { chapter, solution } => check::run(&repo, &chapter, solution),
-        Command::Hint { chapter } => hint::run(&repo, &chapter),
+        Command::Hint {
+            chapter,
+            hole,
+            more,
+            all,
+        } => hint::run(&repo, &chapter, hint::Request { hole, more, all }),
+        Command::Watch { chapter } => watch::run(&repo, chapter.as_deref()),
         Command::Status => status::run(&repo),
         Command::Doctor => doctor::run(),
         Command::Gen {

@@ -7,7 +7,7 @@ use nix::unistd::Pid;
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
@@ -121,6 +121,33 @@ pub fn stream(mut command: Command) -> Result<ExitStatus> {
         .with_context(|| format!("starting {:?}", command.get_program()))
 }
 
+/// While set, Ctrl-C does not end this process at once: it kills the
+/// running child and sets [`INTERRUPTED`], so that the code that holds
+/// something to undo (verify's mutated solution file) can undo it first.
+static DEFER_EXIT: AtomicBool = AtomicBool::new(false);
+
+/// An interrupt came while [`DEFER_EXIT`] was set.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Until [`exit_on_interrupt`], Ctrl-C (or SIGTERM, SIGHUP) kills the running
+/// child and is remembered, for [`interrupted`] to report, instead of ending
+/// this process on the spot.
+pub fn defer_interrupts() {
+    DEFER_EXIT.store(true, Ordering::SeqCst);
+    forward_interrupts();
+}
+
+/// Ctrl-C ends this process again; `true` if one came while deferred.
+pub fn exit_on_interrupt() -> bool {
+    DEFER_EXIT.store(false, Ordering::SeqCst);
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// An interrupt came while interrupts were deferred.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
 /// A time-limited child has its own process group, which Ctrl-C does not
 /// reach; take it down with us.
 fn forward_interrupts() {
@@ -128,6 +155,10 @@ fn forward_interrupts() {
         let group = RUNNING_GROUP.load(Ordering::SeqCst);
         if group > 0 {
             let _ = signal::killpg(Pid::from_raw(group), Signal::SIGKILL);
+        }
+        if DEFER_EXIT.load(Ordering::SeqCst) {
+            INTERRUPTED.store(true, Ordering::SeqCst);
+            return;
         }
         // SAFETY: _exit is async-signal-safe, unlike std::process::exit.
         unsafe { nix::libc::_exit(130) }
@@ -138,8 +169,8 @@ fn forward_interrupts() {
         SigSet::empty(),
     );
     for interrupt in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
-        // SAFETY: the handler only makes async-signal-safe calls (an atomic
-        // load, kill, _exit).
+        // SAFETY: the handler only makes async-signal-safe calls (atomic
+        // loads and stores, kill, _exit).
         let _ = unsafe { signal::sigaction(interrupt, &action) };
     }
 }

@@ -1,10 +1,11 @@
 //! `status`: one line per chapter, not started / in progress / done.
 
 use crate::generator;
+use crate::hint;
 use crate::libtest::Outcome;
 use crate::suite::{self, Against};
 use crate::ui;
-use crate::workspace::Repo;
+use crate::workspace::{Chapter, Repo};
 use anyhow::Result;
 use std::io::Write;
 
@@ -34,18 +35,24 @@ pub fn run(repo: &Repo) -> Result<bool> {
         }
         let run = suite::run(repo, chapter, Against::Exercise, &suite::Options::default())?;
         let report = &run.report;
+        let done = report.ran() > 0 && report.count(Outcome::Failed) == 0 && run.captured.success();
+        let next = if done {
+            String::new()
+        } else {
+            next_hole(repo, chapter)?
+        };
         let state = if report.compile_error().is_some() {
-            "in progress (does not compile)".to_string()
+            format!("in progress (does not compile){next}")
         } else if report.ran() == 0 {
             format!(
                 "in progress (no test ran: try `cargo workshop check {}`)",
                 chapter.number
             )
-        } else if report.ran() > 0 && report.count(Outcome::Failed) == 0 && run.captured.success() {
+        } else if done {
             ui::green("done")
         } else {
             format!(
-                "in progress ({} of {} tests)",
+                "in progress ({} of {} tests){next}",
                 report.count(Outcome::Passed),
                 report.ran()
             )
@@ -53,4 +60,15 @@ pub fn run(repo: &Repo) -> Result<bool> {
         println!("{state}");
     }
     Ok(true)
+}
+
+/// `, next: exercise 3 (Backoff::delay)`: the first hole, in the chapter's
+/// order, that still holds its todo!(); empty when every one is filled in.
+fn next_hole(repo: &Repo, chapter: &Chapter) -> Result<String> {
+    let holes = generator::chapter_holes(repo, chapter)?;
+    Ok(holes
+        .iter()
+        .find(|(file, hole)| !hint::locate(repo, chapter, file, hole).filled)
+        .map(|(_, hole)| format!(", next: exercise {} ({})", hole.order, hole.name))
+        .unwrap_or_default())
 }

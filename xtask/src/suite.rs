@@ -5,7 +5,6 @@ use crate::run::{self, Captured};
 use crate::workspace::{Chapter, Repo};
 use anyhow::Result;
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,10 +17,12 @@ pub enum Against {
 pub struct Options {
     /// Kill the run after this long.
     pub limit: Option<Duration>,
-    pub target_dir: Option<PathBuf>,
     /// Warnings never fail the build, whatever RUSTFLAGS says: an emptied
     /// hole leaves unused variables behind.
     pub cap_lints: bool,
+    /// Stop at the first test binary that fails (verify's mutants: one
+    /// failure is all the proof needed), instead of running every one.
+    pub fail_fast: bool,
     /// Tell the person at the terminal what is going on (on stderr).
     pub progress: bool,
 }
@@ -50,31 +51,49 @@ pub fn run(
     options: &Options,
 ) -> Result<SuiteRun> {
     let mut cargo = repo.cargo_plain();
-    cargo.args([
-        "test",
-        "--package",
-        &chapter.suite_package(),
-        "--no-fail-fast",
-    ]);
+    cargo.args(["test", "--package", &chapter.suite_package()]);
+    if !options.fail_fast {
+        cargo.arg("--no-fail-fast");
+    }
     if against == Against::Solution {
         cargo.args(["--features", "solution"]);
     }
-    if options.cap_lints && std::env::var_os("CARGO_ENCODED_RUSTFLAGS").is_none() {
-        let flags = std::env::var("RUSTFLAGS").unwrap_or_default();
+    // Only when RUSTFLAGS turns warnings into errors: changing RUSTFLAGS
+    // rebuilds every crate, which would double what verify builds.
+    let flags = std::env::var("RUSTFLAGS").unwrap_or_default();
+    if options.cap_lints
+        && std::env::var_os("CARGO_ENCODED_RUSTFLAGS").is_none()
+        && denies_warnings(&flags)
+    {
         cargo.env(
             "RUSTFLAGS",
             format!("{flags} --cap-lints=warn").trim_start(),
         );
     }
-    if let Some(dir) = &options.target_dir {
-        cargo.env("CARGO_TARGET_DIR", dir);
-    }
+    // The captured output of passing tests too: a test that skipped says
+    // so there (see `testkit::skip`).
+    cargo.args(["--", "--show-output"]);
     let mut progress = Progress::new(options.progress);
     let captured = run::capture(cargo, options.limit, |line| progress.line(line))?;
     progress.finish();
     Ok(SuiteRun {
         report: libtest::parse(&captured.output),
         captured,
+    })
+}
+
+/// `-D warnings`, `--deny=warnings`, `-Dwarnings` and the like.
+fn denies_warnings(flags: &str) -> bool {
+    let words: Vec<&str> = flags.split_whitespace().collect();
+    words.iter().enumerate().any(|(i, word)| {
+        let level = ["-D", "--deny", "-F", "--forbid"]
+            .iter()
+            .find_map(|flag| word.strip_prefix(flag));
+        match level {
+            Some("") => words.get(i + 1).is_some_and(|next| *next == "warnings"),
+            Some(rest) => rest.trim_start_matches('=') == "warnings",
+            None => false,
+        }
     })
 }
 
@@ -138,6 +157,26 @@ impl Progress {
     fn finish(&mut self) {
         if self.enabled && !self.running {
             self.end_counter();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::denies_warnings;
+
+    #[test]
+    fn only_flags_that_deny_warnings_count() {
+        for flags in [
+            "-D warnings",
+            "-Dwarnings",
+            "--deny=warnings",
+            "-C x -F warnings",
+        ] {
+            assert!(denies_warnings(flags), "{flags}");
+        }
+        for flags in ["", "-C debuginfo=1", "-D unused", "-W warnings", "-D"] {
+            assert!(!denies_warnings(flags), "{flags}");
         }
     }
 }

@@ -131,7 +131,14 @@ impl Repo {
             .env("CLICOLOR", "0")
             .env("CLICOLOR_FORCE", "0")
             .env("CARGO_TERM_COLOR", "never")
+            // Snapshots are the answer key, whatever the environment says:
+            // never written, never waved through, never filtered.
             .env("INSTA_UPDATE", "no")
+            .env("INSTA_FORCE_PASS", "0")
+            .env_remove("INSTA_FORCE_UPDATE")
+            .env_remove("INSTA_FORCE_UPDATE_SNAPSHOTS")
+            .env_remove("INSTA_GLOB_FILTER")
+            .env_remove("INSTA_WORKSPACE_ROOT")
             // A backtrace buries the one line a learner needs.
             .env("RUST_BACKTRACE", "0")
             .env("RUST_LIB_BACKTRACE", "0");
@@ -180,9 +187,75 @@ fn collect_files(dir: &Path, prefix: &str, files: &mut Vec<String>) -> Result<()
     Ok(())
 }
 
+/// The files of a solution directory that gen copies: those git tracks, so
+/// that a stray local file (an editor's backup, a scratch test) never lands
+/// in exercises/. Files on disk that git does not track are named on stderr;
+/// without git (or outside a checkout) every file counts, with a warning.
+pub fn source_files(repo: &Repo, relative_dir: &str) -> Result<Vec<String>> {
+    let dir = repo.path(relative_dir);
+    let on_disk = files_under(&dir)?;
+    let Some(tracked) = tracked_files(&dir) else {
+        eprintln!(
+            "warning: git cannot list the files of {relative_dir}; using every file in it, \
+             untracked ones included"
+        );
+        return Ok(on_disk);
+    };
+    let (kept, untracked): (Vec<String>, Vec<String>) =
+        on_disk.into_iter().partition(|f| tracked.contains(f));
+    for file in &untracked {
+        eprintln!(
+            "note: {relative_dir}/{file} is not tracked by git; left out (`git add` it to include it)"
+        );
+    }
+    Ok(kept)
+}
+
+/// `git ls-files` of `dir`, relative to it; `None` when git cannot tell.
+fn tracked_files(dir: &Path) -> Option<std::collections::BTreeSet<String>> {
+    if !dir.is_dir() {
+        return None;
+    }
+    let output = Command::new("git")
+        .args(["ls-files", "-z", "--"])
+        .current_dir(dir)
+        .output()
+        .ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    let listed = String::from_utf8(output.stdout).ok()?;
+    Some(
+        listed
+            .split('\0')
+            .filter(|f| !f.is_empty())
+            .map(str::to_string)
+            .collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn suite_runs_never_let_insta_pass_or_write_snapshots() {
+        let cargo = Repo::locate(None).cargo_plain();
+        let env: std::collections::BTreeMap<_, _> = cargo
+            .get_envs()
+            .map(|(k, v)| (k.to_string_lossy().into_owned(), v.map(|v| v.to_owned())))
+            .collect();
+        assert_eq!(env["INSTA_UPDATE"], Some("no".into()));
+        assert_eq!(env["INSTA_FORCE_PASS"], Some("0".into()));
+        for removed in [
+            "INSTA_FORCE_UPDATE",
+            "INSTA_FORCE_UPDATE_SNAPSHOTS",
+            "INSTA_GLOB_FILTER",
+            "INSTA_WORKSPACE_ROOT",
+        ] {
+            assert_eq!(env[removed], None, "{removed}");
+        }
+    }
 
     #[test]
     fn chapter_directories_parse() {

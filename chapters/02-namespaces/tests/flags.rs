@@ -16,6 +16,7 @@ fn each_namespace_has_its_clone_flag() {
         Namespace::Mount,
         Namespace::Network,
         Namespace::User,
+        Namespace::Cgroup,
     ] {
         writeln!(
             table,
@@ -27,12 +28,12 @@ fn each_namespace_has_its_clone_flag() {
     }
     writeln!(
         table,
-        "all five container namespaces -> {:?}",
+        "all six container namespaces -> {:?}",
         clone_flags(&Namespace::CONTAINER)
     )
     .unwrap();
     writeln!(table, "none -> {:?}", clone_flags(&[])).unwrap();
-    with_settings!({ description => "clone_flags for each namespace, for a container's five, and for none", omit_expression => true }, {
+    with_settings!({ description => "clone_flags for each namespace, for a container's six, and for none", omit_expression => true }, {
         assert_snapshot!(table);
     });
 }

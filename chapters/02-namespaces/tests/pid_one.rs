@@ -94,3 +94,33 @@ async fn the_supervisor_sees_the_applications_exit() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn real_time_signals_reach_the_application() {
+    guard(async {
+        let lab = Lab::new(INIT);
+        // SIGRTMIN+3 is a number with no name of its own (systemd uses it
+        // to ask for a halt); the shell catches it by number.
+        let number = libc::SIGRTMIN() + 3;
+        let script = format!(
+            "trap 'echo got SIGRTMIN+3, stopping; exit 0' {number}; echo ready; while :; do sleep 0.05; done"
+        );
+        let app = lab.app("realtime", "sh", &["-c", &script]);
+        let mut supervisor = lab.start(&app, &lab.isolation()).await;
+        let mut events = wait_for_log(&mut supervisor, &lab.log_path("realtime"), "ready").await;
+        let Some(process::Event::Started { pid, .. }) = events.first().cloned() else {
+            panic!("the container did not start:\n{}", lab.report("realtime", &events));
+        };
+        // SAFETY: kill only sends a signal, to the init program we started.
+        unsafe { libc::kill(pid as libc::pid_t, number) };
+        events.extend(all_events(supervisor).await);
+        with_settings!({
+            description => "SIGRTMIN+3 sent to the init program: it passes it to PID 1, which passes it to the application, whose trap exits 0",
+            omit_expression => true,
+        }, {
+            assert_snapshot!(lab.report("realtime", &events));
+        });
+        lab.assert_no_leaks();
+    })
+    .await;
+}

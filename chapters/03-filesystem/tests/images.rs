@@ -616,8 +616,7 @@ fn built_in_images_without_busybox_or_with_a_bad_program() {
 #[test]
 fn built_in_images_run_with_nothing_but_their_own_files() {
     if !testkit::is_root() {
-        eprintln!("skipped: chroot needs root");
-        return;
+        return testkit::skip("chroot needs root");
     }
     let tmp = tempfile::tempdir().unwrap();
     let store = ImageStore::open(&tmp.path().join("images")).unwrap();

@@ -1,7 +1,7 @@
 //! The container's root filesystem: its image, its own layer, its own
 //! /proc, /dev and /etc, and nothing of the host.
 
-use chapter_03::filesystem::rootfs::Layer;
+use chapter_03::filesystem::rootfs::{Layer, Volume};
 use chapter_03::{Lab, guard};
 use insta::{assert_snapshot, with_settings};
 
@@ -124,6 +124,70 @@ async fn a_read_only_root_refuses_writes() {
         let report = lab.run(&request).await;
         with_settings!({
             description => "readOnlyRootFilesystem: writing to / fails with EROFS; /dev/null stays writable",
+            omit_expression => true,
+        }, {
+            assert_snapshot!(report);
+        });
+        lab.assert_no_leaks();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_devices_work_and_a_device_file_in_a_volume_does_not() {
+    guard(async {
+        let lab = Lab::new(INIT);
+        // A volume whose source holds a device file, made on the host: the
+        // null device under another name (any device would do; this one is
+        // harmless if it ever opened).
+        let volume = lab.tmp.path().join("volume");
+        std::fs::create_dir(&volume).unwrap();
+        nix::sys::stat::mknod(
+            &volume.join("host-device"),
+            nix::sys::stat::SFlag::S_IFCHR,
+            nix::sys::stat::Mode::from_bits_truncate(0o666),
+            nix::sys::stat::makedev(1, 3),
+        )
+        .unwrap();
+        let script = "for d in null zero full random urandom tty; do stat -c '%n %F %t:%T %a' /dev/$d; done; \
+             echo \"/dev/ptmx -> $(readlink /dev/ptmx)\"; \
+             echo x > /dev/null && echo 'write /dev/null: ok'; \
+             echo \"read /dev/zero:$(head -c 4 /dev/zero | od -An -tx1)\"; \
+             echo x > /dev/full || echo 'write /dev/full: refused, as it should be'; \
+             echo \"read /dev/urandom: $(head -c 16 /dev/urandom | wc -c) bytes\"; \
+             (exec 3<>/dev/ptmx) && echo 'open /dev/ptmx: ok'; \
+             cat /dev/tty || echo '/dev/tty: no terminal, as it should be'; \
+             echo x > /volume/host-device || echo 'the device file in the volume: refused'; \
+             flags() { awk -v m=\"$1\" '$5 == m { print $6 }' /proc/self/mountinfo | tr , '\\n' | grep -xE 'ro|rw|nosuid|nodev|noexec' | tr '\\n' ' '; }; \
+             for m in /dev /dev/pts /dev/shm /dev/mqueue /proc /sys /volume; do echo \"$m: $(flags $m)\"; done";
+        let mut request = lab.busybox("devices", script);
+        request.volumes = vec![Volume { source: volume, target: "/volume".into(), read_only: false }];
+        let report = lab.run(&request).await;
+        with_settings!({
+            description => "runc's device set in /dev, each working as it should; a device file that reached a volume cannot be opened (the volume is nodev); the mount flags of /dev and friends, as runc sets them",
+            omit_expression => true,
+        }, {
+            assert_snapshot!(report);
+        });
+        lab.assert_no_leaks();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_default_seccomp_filter_refuses_what_docker_refuses() {
+    guard(async {
+        let lab = Lab::new(INIT);
+        // Without the filter, any process may make a user namespace (and
+        // be root with every capability in it); dmesg would meet only the
+        // missing capability.
+        let script = "grep -E '^Seccomp' /proc/self/status; \
+             unshare -U true; echo \"unshare of a user namespace: exit status $?\"; \
+             dmesg > /dev/null; echo \"dmesg: exit status $?\"; \
+             echo \"an allowed personality (linux32): $(linux32 uname -m)\"";
+        let report = lab.run(&lab.busybox("filtered", script)).await;
+        with_settings!({
+            description => "a container runs under the default seccomp filter (mode 2, one filter): creating a user namespace and reading the kernel log are refused with EPERM; the personalities Docker allows still work",
             omit_expression => true,
         }, {
             assert_snapshot!(report);

@@ -79,6 +79,14 @@ const V1_PIDS: &[(&str, &str)] = &[
     ("pids.current", "0\n"),
 ];
 
+/// A new v1 cgroup below the root allows every device, as its parent.
+const V1_DEVICES: &[(&str, &str)] = &[
+    ("cgroup.procs", ""),
+    ("devices.allow", ""),
+    ("devices.deny", ""),
+    ("devices.list", "a *:* rwm\n"),
+];
+
 /// A fake cgroup tree in a temporary directory.
 pub struct FakeTree {
     pub dir: tempfile::TempDir,
@@ -87,25 +95,29 @@ pub struct FakeTree {
 
 impl FakeTree {
     /// A v2 tree, with these cgroups (paths relative to the root) already
-    /// made.
+    /// made. Its device programs are recorded, not attached (a plain
+    /// directory takes none): `cgroups.recorded_device_programs()`.
     pub fn v2(cgroups: &[&str]) -> FakeTree {
         let dir = tempfile::tempdir().expect("a temporary directory");
         write_files(dir.path(), V2_ROOT);
         for cgroup in cgroups {
             write_files(&dir.path().join(cgroup), V2_CGROUP);
         }
-        let cgroups = Cgroups::v2(dir.path()).expect("the fake v2 root should be readable");
+        let cgroups = Cgroups::v2(dir.path())
+            .expect("the fake v2 root should be readable")
+            .record_device_programs();
         FakeTree { dir, cgroups }
     }
 
-    /// v1 hierarchies `memory`, `cpu,cpuacct` and `pids`, with these
-    /// cgroups already made in each.
+    /// v1 hierarchies `memory`, `cpu,cpuacct`, `pids` and `devices`, with
+    /// these cgroups already made in each.
     pub fn v1(cgroups: &[&str]) -> FakeTree {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let hierarchies: [(&str, &[(&str, &str)]); 3] = [
+        let hierarchies: [(&str, &[(&str, &str)]); 4] = [
             ("memory", V1_MEMORY),
             ("cpu,cpuacct", V1_CPU_CPUACCT),
             ("pids", V1_PIDS),
+            ("devices", V1_DEVICES),
         ];
         for (hierarchy, files) in hierarchies {
             write_files(&dir.path().join(hierarchy), &[("cgroup.procs", "")]);
@@ -119,6 +131,7 @@ impl FakeTree {
             (Controller::Cpu, at("cpu,cpuacct")),
             (Controller::Cpuacct, at("cpu,cpuacct")),
             (Controller::Pids, at("pids")),
+            (Controller::Devices, at("devices")),
         ]);
         FakeTree { dir, cgroups }
     }

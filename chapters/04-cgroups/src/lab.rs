@@ -41,7 +41,7 @@ impl Lab {
         for controller in Controller::ALL {
             let Some(mount) = cgroups.mount(controller) else {
                 needs(
-                    "the cpu, cpuacct, memory and pids controllers",
+                    "the cpu, cpuacct, memory, pids and devices controllers",
                     &format!("{cgroups}\nThe {controller} controller is not available."),
                 );
             };

@@ -14,9 +14,11 @@ pub use exercise as cgroups;
 #[cfg(feature = "solution")]
 pub use solution as cgroups;
 
+mod ebpf;
 mod fake;
 mod lab;
 
+pub use ebpf::run_device_program;
 pub use fake::{FakeTree, changes, read_tree};
 pub use lab::{Lab, is_dead};
 pub use testkit::{guard, redact};

@@ -1,5 +1,6 @@
 //! CPU in millicores, as the kernel takes it.
-//! Holes exercised: `cpu_quota`, `cpu_shares` and `cpu_weight` (src/cpu.rs).
+//! Hole exercised: `cpu_quota` (src/cpu.rs); `cpu_shares` and `cpu_weight`
+//! are given code, kept right here.
 
 use std::fmt::Write;
 

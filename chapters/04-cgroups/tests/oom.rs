@@ -165,3 +165,50 @@ fn a_terminated_container_as_kubernetes_reports_it() {
         assert_snapshot!(report);
     });
 }
+
+/// The count behind the flag: it only grows, so a container that restarts
+/// in the same cgroup compares the count at its exit with the count at its
+/// start (`oom_killed` would say yes for every run after the first kill).
+#[test]
+fn the_oom_kill_count_tells_one_run_from_the_next() {
+    let app = CgroupName::new("fake", &["app"]).unwrap();
+    let dirs = ["k8s-mini-fake", "k8s-mini-fake/app"];
+    let mut report = String::new();
+    let v2 = FakeTree::v2(&dirs);
+    let cgroup = v2.cgroups.open(&app);
+    let at_start = cgroup.oom_kills().unwrap();
+    v2.set(
+        "k8s-mini-fake/app/memory.events",
+        "low 0\nhigh 0\nmax 9\noom 1\noom_kill 1\noom_group_kill 0\n",
+    );
+    let after_kill = cgroup.oom_kills().unwrap();
+    writeln!(
+        report,
+        "v2: fresh {at_start:?}, after one kill {after_kill:?}"
+    )
+    .unwrap();
+    writeln!(
+        report,
+        "    the next run starts at {after_kill:?} and ends at {after_kill:?}: no kill in it, \
+         while oom_killed still says {}",
+        cgroup.oom_killed().unwrap()
+    )
+    .unwrap();
+    let v1 = FakeTree::v1(&dirs);
+    let control = "memory/k8s-mini-fake/app/memory.oom_control";
+    v1.set(control, "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n");
+    let counted = v1.cgroups.open(&app).oom_kills().unwrap();
+    v1.set(control, "oom_kill_disable 0\nunder_oom 0\n");
+    let uncounted = v1.cgroups.open(&app).oom_kills().unwrap();
+    writeln!(
+        report,
+        "v1: killed three times {counted:?}; a kernel before 4.13 (no oom_kill line) {uncounted:?}"
+    )
+    .unwrap();
+    with_settings!({
+        description => "Cgroup::oom_kills on fake trees: the kernel's cumulative count, None where v1 does not count",
+        omit_expression => true,
+    }, {
+        assert_snapshot!(report);
+    });
+}

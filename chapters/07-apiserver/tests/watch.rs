@@ -207,3 +207,75 @@ async fn resumed() {
     assert_eq!(seen, ["MODIFIED web Pod", "ADDED api Pod"]);
     lab.stop().await;
 }
+
+#[tokio::test]
+async fn a_version_the_server_has_not_reached_is_waited_for_then_refused() {
+    guard(too_new()).await
+}
+
+async fn too_new() {
+    let lab = Lab::start().await;
+    lab.post(PODS, &pod("first", "front")).await;
+    let current: u64 = lab.get(PODS).await.json()["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    // A watch from a version ahead of the server gets only what comes
+    // after that version, never the changes before it (Kubernetes' watch
+    // cache sends only events newer than the requested version).
+    let query = format!("resourceVersion={}", current + 2);
+    let watching = events(&lab, &query, 1);
+    let changes = async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        for name in ["at-plus-1", "at-plus-2", "at-plus-3"] {
+            lab.post(PODS, &pod(name, "front")).await;
+        }
+    };
+    let (seen, ()) = tokio::join!(watching, changes);
+    assert_eq!(seen, ["ADDED at-plus-3 Pod"]);
+
+    // A list not older than a version that comes within the wait: answered
+    // once the server has it.
+    let wanted = current + 4;
+    let path = format!("{PODS}?resourceVersion={wanted}&resourceVersionMatch=NotOlderThan");
+    let list = lab.get(&path);
+    let change = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        lab.post(PODS, &pod("at-plus-4", "front")).await;
+    };
+    let (list, ()) = tokio::join!(list, change);
+    assert_eq!(list.status, 200, "{}", list.body);
+    let items = list.json()["items"].as_array().unwrap().len();
+    assert_eq!(items, 5, "the list is not older than {wanted}");
+
+    // One that never comes: 504 Timeout after a short wait, with the cause
+    // that clients (client-go's reflector) recognize, never older data.
+    for path in [
+        format!("{PODS}?resourceVersion={}", wanted + 100),
+        format!("{PODS}/first?resourceVersion={}", wanted + 100),
+    ] {
+        let answer = lab.get(&path).await;
+        assert_eq!(answer.status, 504, "{path}: {}", answer.body);
+        let status = answer.json();
+        assert_eq!(status["kind"], "Status");
+        assert_eq!(status["reason"], "Timeout");
+        assert_eq!(status["code"], 504);
+        assert_eq!(
+            status["message"],
+            format!(
+                "Timeout: Too large resource version: {}, current: {wanted}",
+                wanted + 100
+            )
+        );
+        assert_eq!(
+            status["details"],
+            json!({
+                "causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
+                "retryAfterSeconds": 1,
+            })
+        );
+    }
+    lab.stop().await;
+}

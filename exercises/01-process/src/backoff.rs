@@ -31,7 +31,7 @@ impl Backoff {
     /// `max`.
     pub fn delay(&self, restarts: u32) -> Duration {
         todo!(
-            "`initial` doubled once per earlier restart, never more than `max`; a huge `restarts` must give `max`, not overflow."
+            "exercise 3: the wait before the next restart: `initial` doubled once per earlier restart, capped at `max`"
         )
     }
     // ANCHOR_END: delay
@@ -69,7 +69,7 @@ impl CrashLoop {
     /// returns how long to wait first, and counts the restart.
     pub fn next_delay(&mut self, ran_for: Duration) -> Duration {
         todo!(
-            "A run of at least `reset_after` ends the crash loop (count from zero again); then take the delay for the current count and count this restart."
+            "exercise 4: return the wait before this restart and count the restart; a long enough run ends the crash loop"
         )
     }
     // ANCHOR_END: next_delay

@@ -20,7 +20,7 @@ pub fn resolve_command(
     working_dir: &Path,
 ) -> Result<PathBuf, SpawnError> {
     todo!(
-        "Empty is an error. With a '/', check that one path (relative to `working_dir`) exists, is no directory and has an execute bit. Otherwise try each PATH directory in order: the first executable file wins; report a non-executable match if that is all there is, else CommandNotFound."
+        "exercise 6: find the program to run for `command`, as execvp would, or the error that says what is wrong"
     )
 }
 // ANCHOR_END: resolve_command

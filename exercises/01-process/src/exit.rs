@@ -19,7 +19,7 @@ impl ExitStatus {
     /// Converts the status that `wait` returned.
     pub fn from_std(status: std::process::ExitStatus) -> ExitStatus {
         todo!(
-            "A status has either an exit code (`status.code()`) or a terminating signal (`ExitStatusExt::signal`); map each to its variant."
+            "exercise 1: turn the status that `wait` returned into ExitStatus::Code or ExitStatus::Signal"
         )
     }
     // ANCHOR_END: from_std

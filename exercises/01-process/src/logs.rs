@@ -42,7 +42,7 @@ pub fn format_log_line(
     content: &[u8],
 ) -> Vec<u8> {
     todo!(
-        "Write the time with nanoseconds and a Z (chrono's to_rfc3339_opts), a space, the stream, a space, P or F, a space, then the content bytes and one newline."
+        "exercise 5: one CRI log entry: `<time> <stream> <P|F> <content>` and a newline, as bytes"
     )
 }
 // ANCHOR_END: format_log_line

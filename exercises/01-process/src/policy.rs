@@ -22,7 +22,7 @@ impl RestartPolicy {
     /// Whether a process that ended with `status` is started again.
     pub fn should_restart(self, status: ExitStatus) -> bool {
         todo!(
-            "Always restarts after any exit; OnFailure only after a failure (a non-zero code or a signal); Never does not restart."
+            "exercise 2: say whether a process that ended with `status` is started again under this policy"
         )
     }
     // ANCHOR_END: should_restart

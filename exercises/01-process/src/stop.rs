@@ -26,7 +26,7 @@ pub struct StopOutcome {
 /// always reaped before this returns: no zombie is left behind.
 pub async fn stop_gracefully(child: &mut Child, grace: Duration) -> std::io::Result<StopOutcome> {
     todo!(
-        "Send SIGTERM to the child's pid (nix's kill), wait for it at most `grace` (tokio::time::timeout); if time runs out, SIGKILL its process group (killpg) and wait again. Report the status and whether you had to kill."
+        "exercise 7: stop the child politely (SIGTERM, then at most `grace`, then SIGKILL) and report how it ended"
     )
 }
 // ANCHOR_END: stop_gracefully

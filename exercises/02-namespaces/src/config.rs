@@ -22,26 +22,29 @@ pub enum Namespace {
     Network,
     /// User and group ids: root inside can be an ordinary user outside.
     User,
+    /// The cgroup tree: the container's own cgroup looks like the root, so
+    /// `/proc/self/cgroup` shows `/` and no host path. Created after the
+    /// container has joined its cgroups, which then become its root.
+    Cgroup,
 }
 
 impl Namespace {
     /// Every namespace a container gets, user aside (that one depends on who
     /// runs it).
-    pub const CONTAINER: [Namespace; 5] = [
+    pub const CONTAINER: [Namespace; 6] = [
         Namespace::Pid,
         Namespace::Uts,
         Namespace::Ipc,
         Namespace::Mount,
         Namespace::Network,
+        Namespace::Cgroup,
     ];
 }
 
 // ANCHOR: clone_flags
 /// The `CLONE_NEW*` flags that `unshare(2)` takes for these namespaces.
 pub fn clone_flags(namespaces: &[Namespace]) -> CloneFlags {
-    todo!(
-        "Map each namespace to its CLONE_NEW* flag (Pid → CLONE_NEWPID, Uts → CLONE_NEWUTS, Ipc → CLONE_NEWIPC, Mount → CLONE_NEWNS, Network → CLONE_NEWNET, User → CLONE_NEWUSER) and combine them with `|`."
-    )
+    todo!("exercise 1: the `CloneFlags` that ask unshare(2) for exactly these namespaces")
 }
 // ANCHOR_END: clone_flags
 

@@ -10,8 +10,6 @@ use nix::sys::socket::{AddressFamily, SockFlag, SockType, socket};
 /// without this, even `127.0.0.1` is unreachable inside the container.
 /// Device flags are read and written with two ioctls on any socket.
 pub fn loopback_up() -> nix::Result<()> {
-    todo!(
-        "Open an AF_INET datagram socket, read lo's flags with SIOCGIFFLAGS into a libc::ifreq whose ifr_name is \"lo\", add IFF_UP to ifr_ifru.ifru_flags, write them back with SIOCSIFFLAGS."
-    )
+    todo!("exercise 6: bring up `lo`, the loopback device of the current network namespace")
 }
 // ANCHOR_END: loopback_up

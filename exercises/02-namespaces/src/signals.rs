@@ -1,5 +1,5 @@
 // Generated from solutions/02-namespaces/src/signals.rs by `cargo workshop gen`: fill in the todo!()s, leave the rest as it is.
-use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+use nix::sys::signal::{SigSet, Signal};
 
 use process::ExitStatus;
 
@@ -11,13 +11,13 @@ use process::ExitStatus;
 /// and SIGSTOP (they cannot be caught, so never reach us), and not the
 /// signals the kernel sends a process about its own faults.
 pub fn is_forwarded(signal: Signal) -> bool {
-    todo!(
-        "Forward every signal except SIGCHLD, SIGKILL, SIGSTOP and the synchronous fault signals (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS)."
-    )
+    todo!("exercise 2: say whether PID 1 passes `signal` on to the application")
 }
 // ANCHOR_END: is_forwarded
 
-/// The signals the init stages wait for: SIGCHLD and every forwarded one.
+/// The signals the init stages wait for: SIGCHLD, every forwarded one, and
+/// the real-time signals (applications use them as their own requests, and
+/// none of them is a fault).
 pub(crate) fn waited_signals() -> SigSet {
     let mut set = SigSet::empty();
     for signal in Signal::iterator() {
@@ -25,10 +25,74 @@ pub(crate) fn waited_signals() -> SigSet {
             set.add(signal);
         }
     }
-    set
+    let numbers: Vec<libc::c_int> = real_time_signals().collect();
+    with_numbers(&set, &numbers)
+}
+
+/// The real-time signals, SIGRTMIN to SIGRTMAX as the C library numbers
+/// them (it keeps the first two or three for its threads). nix's `Signal`
+/// has no variant for them, so they travel as numbers.
+pub(crate) fn real_time_signals() -> std::ops::RangeInclusive<libc::c_int> {
+    libc::SIGRTMIN()..=libc::SIGRTMAX()
+}
+
+/// `set` with the signals `numbers` added (real-time ones included).
+pub(crate) fn with_numbers(set: &SigSet, numbers: &[libc::c_int]) -> SigSet {
+    let mut raw = *set.as_ref();
+    for &number in numbers {
+        // SAFETY: `raw` is an initialized signal set; an invalid number is
+        // refused with an error, never undefined behaviour.
+        unsafe { libc::sigaddset(&mut raw, number) };
+    }
+    // SAFETY: `raw` was initialized from a valid set.
+    unsafe { SigSet::from_sigset_t_unchecked(raw) }
+}
+
+/// A set of the signals `numbers`.
+pub(crate) fn signal_set(numbers: &[libc::c_int]) -> SigSet {
+    with_numbers(&SigSet::empty(), numbers)
+}
+
+/// The signal numbers in `set`, real-time ones included (`SigSet::iter`
+/// knows only nix's `Signal`s).
+fn numbers(set: &SigSet) -> impl Iterator<Item = libc::c_int> + '_ {
+    // SAFETY: sigismember only reads the initialized set.
+    (1..=libc::SIGRTMAX())
+        .filter(move |&number| unsafe { libc::sigismember(set.as_ref(), number) } == 1)
+}
+
+/// Waits for one of `set` (which must be blocked) and returns its number.
+pub(crate) fn wait_for(set: &SigSet) -> nix::Result<libc::c_int> {
+    let mut number = 0;
+    // SAFETY: both pointers are valid for the call.
+    let error = unsafe { libc::sigwait(set.as_ref(), &mut number) };
+    if error == 0 {
+        Ok(number)
+    } else {
+        Err(nix::errno::Errno::from_raw(error))
+    }
 }
 
 extern "C" fn ignore(_: libc::c_int) {}
+
+/// Sets the disposition of signal `number`.
+fn set_disposition(
+    number: libc::c_int,
+    handler: libc::sighandler_t,
+    flags: libc::c_int,
+) -> nix::Result<()> {
+    // SAFETY: an all-zero sigaction is a valid value, filled in below.
+    let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+    action.sa_sigaction = handler;
+    action.sa_flags = flags;
+    // SAFETY: the pointers are valid; the handler, if any, does nothing, so
+    // it is async-signal-safe.
+    nix::errno::Errno::result(unsafe {
+        libc::sigemptyset(&mut action.sa_mask);
+        libc::sigaction(number, &action, std::ptr::null_mut())
+    })
+    .map(drop)
+}
 
 /// Blocks the waited signals and gives each a handler.
 ///
@@ -36,24 +100,20 @@ extern "C" fn ignore(_: libc::c_int) {}
 /// `sigwait`), but it must exist: the kernel drops a signal sent to the init
 /// of a PID namespace when its disposition is the default one.
 pub(crate) fn take_over(set: &SigSet) -> nix::Result<()> {
-    let action = SigAction::new(
-        SigHandler::Handler(ignore),
-        SaFlags::SA_RESTART,
-        SigSet::empty(),
-    );
-    for signal in set.iter() {
-        // SAFETY: the handler does nothing, so it is async-signal-safe.
-        unsafe { sigaction(signal, &action)? };
+    for number in numbers(set) {
+        set_disposition(
+            number,
+            ignore as extern "C" fn(libc::c_int) as libc::sighandler_t,
+            libc::SA_RESTART,
+        )?;
     }
     set.thread_block()
 }
 
 /// Undoes [`take_over`] in a child, before it execs the application.
 pub(crate) fn restore(set: &SigSet) -> nix::Result<()> {
-    let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
-    for signal in set.iter() {
-        // SAFETY: restoring the default disposition.
-        unsafe { sigaction(signal, &default)? };
+    for number in numbers(set) {
+        set_disposition(number, libc::SIG_DFL, 0)?;
     }
     set.thread_unblock()
 }
@@ -64,7 +124,7 @@ pub(crate) fn restore(set: &SigSet) -> nix::Result<()> {
 /// code, or death by the same signal.
 pub fn exit_like(status: ExitStatus) -> ! {
     todo!(
-        "For Code(c), exit with c. For Signal(s): restore s's default disposition, unblock it, send it to yourself with kill(getpid(), s); if you are still alive (s is one whose default is to be ignored), exit with 128 + s."
+        "exercise 5: end this process the way the application ended: the same exit code, or death by the same signal"
     )
 }
 // ANCHOR_END: exit_like

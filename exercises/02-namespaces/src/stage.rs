@@ -3,7 +3,11 @@
 //! run in a fresh single-threaded process.
 
 use std::io::{Read, Write};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::path::Path;
+
+use nix::errno::Errno;
+use nix::sys::resource::{Resource, getrlimit, setrlimit};
 
 use nix::sys::signal::SigSet;
 use nix::unistd::{ForkResult, fork};
@@ -17,9 +21,27 @@ use crate::{ContainerConfig, Extension, InitError, Namespace, clone_flags, setup
 /// Runs the init program for `config`; never returns.
 pub(crate) fn main(config: &ContainerConfig, extension: &dyn Extension) -> ! {
     match stage_zero(config, extension) {
-        Ok(status) => exit_like(status),
+        Ok(status) => {
+            // exit_like may kill this process with the application's
+            // signal: a SIGSEGV must not dump the core of the runtime's own
+            // binary (a core-dump helper ignores RLIMIT_CORE; this it obeys).
+            // SAFETY: prctl with these arguments only changes this process.
+            unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+            exit_like(status)
+        }
         Err(error) => fail(&error),
     }
+}
+
+/// What the init processes change about themselves and the application
+/// must get back before exec.
+#[derive(Debug, Clone, Copy)]
+struct Inherited {
+    /// RLIMIT_CORE as the supervisor gave it (soft, hard).
+    core_limit: Option<(libc::rlim_t, libc::rlim_t)>,
+    /// Whether the OOM score adjustment was lowered to protect the init
+    /// processes (only a privileged runtime can).
+    oom_protected: bool,
 }
 
 fn fail(error: &InitError) -> ! {
@@ -35,11 +57,23 @@ fn stage_zero(
     extension: &dyn Extension,
 ) -> Result<ExitStatus, InitError> {
     let isolation = &config.isolation;
+    // The init processes run the runtime's own binary: a crash of theirs
+    // must not leave its memory (the configuration, the host's paths) in a
+    // core file. Only the soft limit goes down, so that the application
+    // can have it back.
+    let core_limit = getrlimit(Resource::RLIMIT_CORE).ok();
+    if let Some((_, hard)) = core_limit {
+        setrlimit(Resource::RLIMIT_CORE, 0, hard)
+            .map_err(|source| setup_failed("limit core dumps", source))?;
+    }
     // The init processes live in the container's cgroup with the
     // application; when it runs out of memory, the kernel must kill the
     // application, not them. Lowering the score needs privilege, so a
     // rootless container does without.
-    let _ = std::fs::write("/proc/self/oom_score_adj", OOM_PROTECTED);
+    let inherited = Inherited {
+        core_limit,
+        oom_protected: std::fs::write("/proc/self/oom_score_adj", OOM_PROTECTED).is_ok(),
+    };
     for procs in &isolation.cgroup_procs {
         // "0" means "the process writing": everything we start inherits it.
         std::fs::write(procs, "0").map_err(|source| InitError::JoinCgroup {
@@ -66,7 +100,7 @@ fn stage_zero(
     match unsafe { fork() }.map_err(|source| setup_failed("fork PID 1", source))? {
         ForkResult::Child => {
             drop(status_read);
-            pid_one(config, extension, &signals, status_write)
+            pid_one(config, extension, &signals, status_write, inherited)
         }
         ForkResult::Parent { child } => {
             drop(status_write);
@@ -121,10 +155,24 @@ fn pid_one(
     extension: &dyn Extension,
     signals: &SigSet,
     status_write: OwnedFd,
+    inherited: Inherited,
 ) -> ! {
     // If the first process dies, so do we, and with us the whole namespace.
     // SAFETY: prctl with these arguments only changes this process.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+    // It may have died before the line above, and then no signal comes.
+    // getppid() cannot tell (in a new PID namespace the parent is always
+    // outside, 0), but the status pipe can: its read end is the first
+    // process's alone.
+    if !reader_alive(status_write.as_fd()) {
+        std::process::exit(125);
+    }
+    // The container's processes may see this one (it is their PID 1) and
+    // run as the same user: make its memory, environment and executable
+    // off-limits to them (as runc does), and never dump its core. exec
+    // makes the application dumpable again.
+    // SAFETY: prctl with these arguments only changes this process.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
     let _ = nix::sys::prctl::set_name(c"k8s-mini-init");
     if let Err(error) = setup::prepare(config, extension) {
         fail(&error);
@@ -135,7 +183,7 @@ fn pid_one(
     };
     // SAFETY: single-threaded, as in stage_zero.
     let app = match unsafe { fork() } {
-        Ok(ForkResult::Child) => start_application(config, extension, signals, &exec),
+        Ok(ForkResult::Child) => start_application(config, extension, signals, &exec, inherited),
         Ok(ForkResult::Parent { child }) => child,
         Err(source) => fail(&setup_failed("fork the application", source)),
     };
@@ -155,11 +203,17 @@ fn start_application(
     extension: &dyn Extension,
     signals: &SigSet,
     exec: &setup::Exec,
+    inherited: Inherited,
 ) -> ! {
     let _ = restore(signals);
-    // Back to an ordinary candidate for the OOM killer (raising is always
-    // allowed).
-    let _ = std::fs::write("/proc/self/oom_score_adj", "0");
+    if inherited.oom_protected {
+        // Back to an ordinary candidate for the OOM killer (raising is
+        // always allowed). An application left at -1000 would be the one
+        // process the kernel never kills: better not to start at all.
+        if let Err(error) = reset_oom_score(Path::new("/proc/self/oom_score_adj")) {
+            fail(&error);
+        }
+    }
     if let Err(source) = nix::unistd::chdir(&config.working_dir) {
         fail(&InitError::Exec {
             command: config.command.clone(),
@@ -170,8 +224,19 @@ fn start_application(
             code: 125,
         });
     }
+    if let Err(error) = drop_supplementary_groups() {
+        fail(&error);
+    }
+    if let Some((soft, hard)) = inherited.core_limit
+        && let Err(source) = setrlimit(Resource::RLIMIT_CORE, soft, hard)
+    {
+        fail(&setup_failed("restore the core dump limit", source));
+    }
     if let Err(error) = extension.before_exec(config) {
         fail(&error);
+    }
+    if let Err(source) = close_inherited_descriptors() {
+        fail(&setup_failed("close inherited descriptors", source));
     }
     let error = nix::unistd::execve(&exec.program, &exec.argv, &exec.envp).unwrap_err();
     fail(&InitError::Exec {
@@ -183,6 +248,84 @@ fn start_application(
             126
         },
     })
+}
+
+/// Sets the OOM score adjustment in `file` (the process's own
+/// `oom_score_adj`) back to 0.
+fn reset_oom_score(file: &Path) -> Result<(), InitError> {
+    std::fs::write(file, "0").map_err(|error| {
+        setup_failed(
+            "reset the OOM score adjustment",
+            nix::Error::from_raw(error.raw_os_error().unwrap_or(libc::EIO)),
+        )
+    })
+}
+
+/// Gives up the supervisor's supplementary groups: the application runs
+/// with its own user and group only, as runc's does (a group can grant
+/// access to files).
+fn drop_supplementary_groups() -> Result<(), InitError> {
+    match nix::unistd::setgroups(&[]) {
+        Ok(()) => Ok(()),
+        // A rootless container's user namespace had to deny setgroups to
+        // map its ids; its groups cannot change, and are not mapped inside.
+        Err(Errno::EPERM) if setgroups_denied() => Ok(()),
+        Err(source) => Err(setup_failed("drop the supplementary groups", source)),
+    }
+}
+
+fn setgroups_denied() -> bool {
+    std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|text| text.trim() == "deny")
+}
+
+/// Marks every descriptor above stderr close-on-exec, so that the
+/// application inherits only 0, 1 and 2: whatever the supervisor (or a
+/// library in it) left open without O_CLOEXEC would otherwise reach into
+/// the container, a host file or socket included.
+fn close_inherited_descriptors() -> nix::Result<()> {
+    // SAFETY: close_range only changes flags of this process's descriptors.
+    let result = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3 as libc::c_uint,
+            libc::c_uint::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    match Errno::result(result) {
+        Ok(_) => Ok(()),
+        // Before Linux 5.9 there is no close_range, before 5.11 no
+        // CLOSE_RANGE_CLOEXEC: one descriptor at a time.
+        Err(Errno::ENOSYS | Errno::EINVAL) => {
+            let entries = std::fs::read_dir("/proc/self/fd")
+                .map_err(|error| Errno::from_raw(error.raw_os_error().unwrap_or(libc::EIO)))?;
+            let descriptors: Vec<libc::c_int> = entries
+                .flatten()
+                .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+                .filter(|fd| *fd > 2)
+                .collect();
+            for fd in descriptors {
+                // SAFETY: sets a flag; a descriptor closed meanwhile (the
+                // directory's own) gives EBADF, which is fine.
+                unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+            }
+            Ok(())
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Whether the read end of the pipe whose write end is `pipe` is still
+/// open somewhere: a pipe without readers polls as an error.
+fn reader_alive(pipe: BorrowedFd) -> bool {
+    let mut poll = libc::pollfd {
+        fd: pipe.as_raw_fd(),
+        events: 0,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, no waiting.
+    let ready = unsafe { libc::poll(&mut poll, 1, 0) };
+    !(ready > 0 && poll.revents & libc::POLLERR != 0)
 }
 
 /// The wire format of the status pipe: "code N" or "signal N".

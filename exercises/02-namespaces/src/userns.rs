@@ -19,7 +19,7 @@ pub fn id_map_line(mapping: IdMapping) -> String {
 /// access to something): so `setgroups` is denied first.
 pub fn write_id_maps(proc_dir: &Path, uid: IdMapping, gid: IdMapping) -> Result<(), InitError> {
     todo!(
-        "Write \"deny\" to proc_dir/setgroups first (an unprivileged process may not write gid_map before), then id_map_line(uid) to uid_map and id_map_line(gid) to gid_map; turn an io::Error into InitError::IdMap with the path."
+        "exercise 3: write the uid and gid maps of the new user namespace under `proc_dir`, as an unprivileged process may"
     )
 }
 // ANCHOR_END: write_id_maps

@@ -18,7 +18,7 @@ pub fn effective_command(
     args: &[String],
 ) -> Option<Vec<String>> {
     todo!(
-        "Follow the table: a container command replaces the entrypoint AND the image's cmd; container args replace only the cmd. An empty result is None."
+        "exercise 1: the command line the container runs, by the table above, or None when nothing is left to run"
     )
 }
 // ANCHOR_END: effective_command

@@ -11,7 +11,8 @@ pub const EXTENSION_KEY: &str = "filesystem";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FilesystemConfig {
     pub rootfs: RootfsPlan,
-    /// Drop capabilities and set no_new_privs before exec.
+    /// Drop capabilities, set no_new_privs and install the default seccomp
+    /// filter before exec.
     pub harden: bool,
 }
 
@@ -44,7 +45,11 @@ impl Extension for Filesystem {
 
     fn before_exec(&self, config: &ContainerConfig) -> Result<(), InitError> {
         match read(config)? {
-            Some(filesystem) if filesystem.harden => crate::drop_privileges(),
+            Some(filesystem) if filesystem.harden => {
+                crate::drop_privileges()?;
+                // Last: from here on, the filter refuses mount, unshare...
+                crate::install_seccomp_filter()
+            }
             _ => Ok(()),
         }
     }

@@ -6,6 +6,16 @@ use namespaces::InitError;
 /// Docker's default set): enough to run as root inside and change file
 /// ownership, bind low ports and switch users; not enough to mount, load
 /// kernel modules, trace other processes or change the clock.
+///
+/// What capabilities do not cover: the many system calls that need none.
+/// Without a filter, root in the container (or anyone) may still create a
+/// user namespace and be root with every capability in it, use key rings
+/// (keyctl, add_key), eBPF, perf events, userfaultfd and io_uring: kernel
+/// code that needs no privilege and has had its share of exploitable bugs.
+/// Those are what [`install_seccomp_filter`](crate::install_seccomp_filter)
+/// refuses. And nothing here limits what the kernel itself exposes (a bug in
+/// an allowed call is still reachable), nor how much a container may use:
+/// that is chapter 04's cgroups.
 pub const DEFAULT_CAPABILITIES: &[Capability] = &[
     Capability::CAP_AUDIT_WRITE,
     Capability::CAP_CHOWN,
@@ -41,7 +51,7 @@ fn failed(what: &str) -> impl FnOnce(caps::errors::CapsError) -> InitError + '_ 
 /// grant anything more (setuid bits and file capabilities stop working).
 pub fn drop_privileges() -> Result<(), InitError> {
     todo!(
-        "For every capability not in DEFAULT_CAPABILITIES, drop it from CapSet::Bounding (caps::drop); clear CapSet::Ambient; set Effective, then Permitted, then Inheritable to the default set (caps::set; effective first, as it must stay within permitted); finally prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)."
+        "exercise 7: give up, for good, every capability outside DEFAULT_CAPABILITIES, and let no exec gain new privileges"
     )
 }
 // ANCHOR_END: drop_privileges

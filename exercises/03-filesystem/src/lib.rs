@@ -19,6 +19,7 @@ mod error;
 mod extension;
 mod hardening;
 mod prepare;
+mod seccomp;
 mod secure_join;
 mod tree;
 
@@ -28,6 +29,7 @@ pub use error::FsError;
 pub use extension::{EXTENSION_KEY, Filesystem, FilesystemConfig};
 pub use hardening::{DEFAULT_CAPABILITIES, drop_privileges};
 pub use prepare::{ContainerRoot, EtcFiles, container_dir, overlay_usable, prepare_root};
+pub use seccomp::install_seccomp_filter;
 pub use secure_join::secure_join;
 pub use tree::remove_tree;
 

@@ -14,7 +14,7 @@ const MAX_LINKS: usize = 40;
 /// Kubernetes' subPath is a cousin).
 pub fn secure_join(root: &Path, path: &Path) -> nix::Result<PathBuf> {
     todo!(
-        "Walk the components of `path` with a stack of resolved names: skip `/` and `.`; `..` pops (never below root); a name that is a symlink inside root (fs::symlink_metadata + read_link) is replaced by its target's components (an absolute target restarts from root); count links and fail with ELOOP past MAX_LINKS. Return root joined with what is left."
+        "exercise 4: `root` joined with `path` as if `root` were `/`: symlinks followed but kept inside `root`, `..` never above it"
     )
 }
 // ANCHOR_END: secure_join

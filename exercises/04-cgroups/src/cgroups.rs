@@ -4,10 +4,11 @@ use std::fmt;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
+use crate::cgroup::DeviceProgramSink;
 use crate::remove::remove_tree;
 use crate::{
-    CGROUP_ROOT, Cgroup, CgroupError, CgroupName, Controller, Limits, Mode, Version, files,
-    parse_v1_mounts,
+    CGROUP_ROOT, Cgroup, CgroupError, CgroupName, Controller, Limits, Mode, RecordedProgram,
+    Version, files, parse_v1_mounts,
 };
 
 /// The controllers a v2 parent must hand down to its children
@@ -25,6 +26,7 @@ const V2_CONTROLLERS: [Controller; 3] = [Controller::Cpu, Controller::Memory, Co
 pub struct Cgroups {
     version: Version,
     mounts: BTreeMap<Controller, PathBuf>,
+    device_programs: DeviceProgramSink,
 }
 
 impl Cgroups {
@@ -48,17 +50,19 @@ impl Cgroups {
         Cgroups {
             version: Version::V1,
             mounts: mounts.into_iter().collect(),
+            device_programs: DeviceProgramSink::Kernel,
         }
     }
 
     /// The v2 tree at `root`, with the controllers its `cgroup.controllers`
-    /// lists. CPU accounting (`cpu.stat`) is in every v2 cgroup.
+    /// lists. CPU accounting (`cpu.stat`) is in every v2 cgroup, and so are
+    /// device programs.
     pub fn v2(root: impl Into<PathBuf>) -> Result<Cgroups, CgroupError> {
         let root = root.into();
         let listed = files::read(&root.join("cgroup.controllers"))?;
         let mut mounts = BTreeMap::new();
         for controller in Controller::ALL {
-            let available = controller == Controller::Cpuacct
+            let available = matches!(controller, Controller::Cpuacct | Controller::Devices)
                 || listed
                     .split_whitespace()
                     .any(|name| name == controller.name());
@@ -69,7 +73,30 @@ impl Cgroups {
         Ok(Cgroups {
             version: Version::V2,
             mounts,
+            device_programs: DeviceProgramSink::Kernel,
         })
+    }
+
+    /// The same cgroups, but v2 device programs are kept in a list (read
+    /// by [`Cgroups::recorded_device_programs`]) instead of being attached:
+    /// for a tree of plain directories that only looks like cgroupfs, to
+    /// which the kernel attaches nothing.
+    pub fn record_device_programs(self) -> Cgroups {
+        Cgroups {
+            device_programs: DeviceProgramSink::Record(Default::default()),
+            ..self
+        }
+    }
+
+    /// The device programs kept so far, oldest first (empty unless
+    /// [`Cgroups::record_device_programs`] made these cgroups).
+    pub fn recorded_device_programs(&self) -> Vec<RecordedProgram> {
+        match &self.device_programs {
+            DeviceProgramSink::Kernel => Vec::new(),
+            DeviceProgramSink::Record(list) => {
+                list.lock().unwrap_or_else(|e| e.into_inner()).clone()
+            }
+        }
     }
 
     pub fn version(&self) -> Version {
@@ -89,7 +116,12 @@ impl Cgroups {
             .iter()
             .map(|(controller, mount)| (*controller, mount.join(name.as_path())))
             .collect();
-        Cgroup::new(name.clone(), self.version, dirs)
+        Cgroup::new(
+            name.clone(),
+            self.version,
+            dirs,
+            self.device_programs.clone(),
+        )
     }
 
     /// True when any hierarchy has a directory for `name`.
@@ -99,9 +131,10 @@ impl Cgroups {
 
     // ANCHOR: create
     /// Creates the cgroup `name` (and its parents) in every hierarchy and
-    /// gives it `limits`. Invalid limits are refused before anything is
-    /// created. An existing cgroup of that name is reused, with its limits
-    /// overwritten, as runc does.
+    /// gives it `limits` and runc's device allow-list
+    /// ([`Cgroup::restrict_devices`]). Invalid limits are refused before
+    /// anything is created. An existing cgroup of that name is reused, with
+    /// its limits overwritten, as runc does.
     pub fn create(&self, name: &CgroupName, limits: &Limits) -> Result<Cgroup, CgroupError> {
         limits.validate()?;
         for controller in Controller::ALL {
@@ -120,7 +153,10 @@ impl Cgroups {
                 Version::V2 => create_v2(mount, name)?,
             }
         }
-        if let Err(error) = cgroup.apply(limits) {
+        if let Err(error) = cgroup
+            .apply(limits)
+            .and_then(|()| cgroup.restrict_devices())
+        {
             // Do not leave a cgroup without its limits behind (but never
             // touch one that was there before, with its processes).
             if !existed {

@@ -24,9 +24,7 @@ pub struct CpuQuota {
 /// The quota for a CPU limit of `millis` millicores (more than zero): the
 /// share of one CPU, times the period.
 pub fn cpu_quota(millis: i64) -> CpuQuota {
-    todo!(
-        "quota = millis * CFS_PERIOD_US / 1000, but never less than MIN_QUOTA_US; the period is CFS_PERIOD_US. Compute in u64."
-    )
+    todo!("exercise 2: the CFS quota and period for a CPU limit of `millis` millicores")
 }
 // ANCHOR_END: cpu_quota
 
@@ -36,9 +34,8 @@ pub fn cpu_quota(millis: i64) -> CpuQuota {
 /// Shares only matter when CPUs are busy: they split contended time in
 /// proportion, and cap nothing.
 pub fn cpu_shares(millis: i64) -> u64 {
-    todo!(
-        "shares = millis * 1024 / 1000, clamped to MIN_SHARES..=MAX_SHARES (a zero or negative request gets MIN_SHARES)."
-    )
+    let shares = (millis.max(0) as u64).saturating_mul(1024) / 1000;
+    shares.clamp(MIN_SHARES, MAX_SHARES)
 }
 // ANCHOR_END: cpu_shares
 
@@ -47,8 +44,7 @@ pub fn cpu_shares(millis: i64) -> u64 {
 /// linear map between the two ranges that runc and the kubelet use, so a
 /// request means the same on either layout.
 pub fn cpu_weight(shares: u64) -> u64 {
-    todo!(
-        "weight = 1 + ((shares - 2) * 9999) / 262142, with shares first clamped to MIN_SHARES..=MAX_SHARES."
-    )
+    let shares = shares.clamp(MIN_SHARES, MAX_SHARES);
+    1 + ((shares - MIN_SHARES) * 9999) / (MAX_SHARES - MIN_SHARES)
 }
 // ANCHOR_END: cpu_weight

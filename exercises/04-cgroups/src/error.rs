@@ -22,8 +22,8 @@ pub enum CgroupError {
     )]
     NotMounted { path: PathBuf, magic: u64 },
     #[error(
-        "the {controller} controller is not available ({version}); k8s-mini needs memory, cpu, \
-         cpuacct (v1 only) and pids"
+        "the {controller} controller is not available ({version}); k8s-mini needs memory, cpu \
+         and pids (and on v1 also cpuacct and devices)"
     )]
     MissingController {
         controller: Controller,
@@ -34,6 +34,23 @@ pub enum CgroupError {
         action: &'static str,
         path: PathBuf,
         source: io::Error,
+    },
+    #[error(
+        "cannot {action} {}: {source}{}{}",
+        path.display(),
+        if source.raw_os_error() == Some(libc::EPERM) {
+            " (device programs need root: CAP_SYS_ADMIN)"
+        } else {
+            ""
+        },
+        if verifier_log.is_empty() { String::new() } else { format!("\nthe verifier said:\n{verifier_log}") }
+    )]
+    DeviceProgram {
+        action: &'static str,
+        path: PathBuf,
+        source: io::Error,
+        /// What the kernel's verifier said about a program it refused.
+        verifier_log: String,
     },
     #[error(
         "processes {pids:?} are still in {} after {rounds} rounds of SIGKILL",

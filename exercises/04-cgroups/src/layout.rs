@@ -53,7 +53,7 @@ impl Mode {
     /// does not exist). `None` when `/sys/fs/cgroup` is no cgroup layout.
     pub fn from_magic(root: u64, unified: Option<u64>) -> Option<Mode> {
         todo!(
-            "cgroup2 at the root is Unified; a tmpfs root is Hybrid when `unified` is cgroup2, else Legacy; a lone v1 hierarchy at the root is Legacy too; anything else is None."
+            "exercise 1: the cgroup layout that these filesystem types of /sys/fs/cgroup and /sys/fs/cgroup/unified mean, if any"
         )
     }
     // ANCHOR_END: from_magic
@@ -92,14 +92,20 @@ pub enum Controller {
     /// `cpu` as `cpu,cpuacct`); part of every v2 cgroup's `cpu.stat`.
     Cpuacct,
     Pids,
+    /// Which device nodes the processes may open or make. A controller with
+    /// its own hierarchy in v1 (`devices.allow`, `devices.deny`); in v2 an
+    /// eBPF program attached to the cgroup, so there it is in every cgroup
+    /// and never in `cgroup.controllers`.
+    Devices,
 }
 
 impl Controller {
-    pub const ALL: [Controller; 4] = [
+    pub const ALL: [Controller; 5] = [
         Controller::Memory,
         Controller::Cpu,
         Controller::Cpuacct,
         Controller::Pids,
+        Controller::Devices,
     ];
 
     /// The name the kernel uses, in mount options and `cgroup.controllers`.
@@ -109,6 +115,7 @@ impl Controller {
             Controller::Cpu => "cpu",
             Controller::Cpuacct => "cpuacct",
             Controller::Pids => "pids",
+            Controller::Devices => "devices",
         }
     }
 

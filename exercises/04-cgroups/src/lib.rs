@@ -6,7 +6,8 @@
 //! can *use*. This crate gives the rest of k8s-mini one interface over the
 //! two cgroup layouts that Linux machines have: [`Cgroups::detect`] finds
 //! the layout and the controllers, [`Cgroups::create`] makes a cgroup per
-//! container with its [`Limits`] (memory, CPU quota and weight, pids), a
+//! container with its [`Limits`] (memory, CPU quota and weight, pids) and
+//! runc's device allow-list ([`DEFAULT_DEVICE_RULES`]), a
 //! [`Cgroup`] takes processes in, reports [`Usage`] and whether the kernel
 //! OOM-killed something, and removal kills what is left and deletes the
 //! directories in every hierarchy. [`termination`] turns a process's exit
@@ -17,9 +18,11 @@
 //! per pod, all under `k8s-mini-<instance>`, and removes them when the
 //! container or pod goes.
 
+mod bpf;
 mod cgroup;
 mod cgroups;
 mod cpu;
+mod devices;
 mod error;
 mod files;
 mod join;
@@ -30,12 +33,14 @@ mod remove;
 mod termination;
 mod usage;
 
-pub use cgroup::Cgroup;
+pub use bpf::{BpfInsn, attach_device_program, attached_device_programs, device_program};
+pub use cgroup::{Cgroup, RecordedProgram};
 pub use cgroups::Cgroups;
 pub use cpu::{
     CFS_PERIOD_US, CpuQuota, MAX_SHARES, MIN_QUOTA_US, MIN_SHARES, cpu_quota, cpu_shares,
     cpu_weight,
 };
+pub use devices::{DEFAULT_DEVICE_RULES, DeviceAccess, DeviceKind, DeviceRule, device_allowed};
 pub use error::CgroupError;
 pub use join::JoinFiles;
 pub use layout::{

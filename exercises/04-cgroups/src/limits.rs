@@ -151,7 +151,7 @@ impl Limits {
     /// cgroup that is reused ends up with exactly these limits.
     pub fn writes(&self, version: Version) -> Vec<LimitWrite> {
         todo!(
-            "v1: memory.limit_in_bytes and memory.memsw.limit_in_bytes (if present) = bytes or \"-1\"; cpu.cfs_period_us = CFS_PERIOD_US; cpu.cfs_quota_us = quota or \"-1\"; cpu.shares; pids.max = n or \"max\". v2: memory.max = bytes or \"max\"; memory.swap.max = \"0\" (if present); cpu.max = \"<quota or max> <period>\"; cpu.weight; pids.max."
+            "exercise 4: the files to write, in order, to give a cgroup these limits on this cgroup `version`"
         )
     }
     // ANCHOR_END: writes

@@ -24,7 +24,7 @@ const KILL_PAUSE: Duration = Duration::from_millis(5);
 /// already gone is fine.
 pub(crate) fn remove_tree(dir: &Path, version: Version) -> Result<(), CgroupError> {
     todo!(
-        "Read the subdirectories of `dir` (NotFound: nothing to do) and remove_tree each of them first; then kill_processes(dir, version) and std::fs::remove_dir(dir), where NotFound is fine too."
+        "exercise 6: remove the cgroup `dir` and every cgroup below it; one that is already gone is fine"
     )
 }
 // ANCHOR_END: remove_tree

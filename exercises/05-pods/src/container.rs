@@ -44,9 +44,7 @@ struct Run {
 /// anything else starts, so they run again after a failure, unless the
 /// policy is Never; one that succeeded is done, even under Always.
 pub fn runs_again(init: bool, policy: RestartPolicy, status: ExitStatus) -> bool {
-    todo!(
-        "For an init container: run again only after a failure (not status.success()), and never under RestartPolicy::Never. For an app container: ask the policy (RestartPolicy::should_restart from chapter 01)."
-    )
+    todo!("exercise 1: whether a container that ended with `status` runs again")
 }
 // ANCHOR_END: restarts
 

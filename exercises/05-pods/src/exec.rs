@@ -24,7 +24,7 @@ use crate::sandbox::namespace_path;
 /// container's first process, and joins its cgroups.
 pub fn exec_isolation(container_pid: u32, cgroup_procs: Vec<std::path::PathBuf>) -> Isolation {
     todo!(
-        "Start from Isolation::container(false) and join (Isolation::join) each of Namespace::CONTAINER at namespace_path(container_pid, kind): joining removes it from the namespaces to create. Then set cgroup_procs."
+        "exercise 8: the isolation of a process exec'd into the running container `container_pid`: its namespaces and cgroups"
     )
 }
 // ANCHOR_END: exec_isolation

@@ -155,7 +155,7 @@ pub fn phase(
     restart_policy: RestartPolicy,
 ) -> PodPhase {
     todo!(
-        "Init containers: one that terminated with a non-zero code under RestartPolicy::Never fails the pod; any that has not terminated with code 0 keeps it Pending. Then count the app containers: running; waiting with no last_state (never ran: Pending); stopped (terminated, or waiting with a last_state) and how many of those exited 0. Decide as the doc comment says."
+        "exercise 6: the pod's phase from the state of each of its containers, as the doc comment describes"
     )
 }
 // ANCHOR_END: phase

@@ -57,7 +57,7 @@ pub fn default_probe(probe: &mut Probe) {
 // ANCHOR: default_container
 pub fn default_container(container: &mut Container) {
     todo!(
-        "set (only where None) terminationMessagePath \"/dev/termination-log\", terminationMessagePolicy \"File\", imagePullPolicy pull_policy_for(image) if there is an image, each port's protocol \"TCP\"; run default_probe on every probe that is present"
+        "exercise 3: fill in the container fields that the user left out, with Kubernetes' defaults"
     )
 }
 // ANCHOR_END: default_container

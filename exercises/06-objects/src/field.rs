@@ -167,7 +167,7 @@ impl FieldError {
     // ANCHOR: body
     pub fn body(&self) -> String {
         todo!(
-            "start with error_type.label(); add \": \" + value if the type shows_value() and the value is not empty; add \": \" + detail if there is one"
+            "exercise 1: the error's message without its field, as a Status cause's `message` holds it"
         )
     }
     // ANCHOR_END: body

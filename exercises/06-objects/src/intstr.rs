@@ -54,7 +54,7 @@ impl IntOrString {
     // ANCHOR: scaled_value
     pub fn scaled_value(&self, total: i32, round_up: bool) -> Result<i32, String> {
         todo!(
-            "an Int is itself; a String must end in '%' and parse as an integer percent; compute percent * total / 100 and round up or down as asked"
+            "exercise 4: the value as a count out of `total`: an Int as it is, a percentage scaled and rounded as asked"
         )
     }
     // ANCHOR_END: scaled_value

@@ -55,9 +55,7 @@ impl Requirement {
     /// lack the key altogether: `env!=prod` selects pods with no `env` label.
     // ANCHOR: matches
     pub fn matches(&self, labels: &StringMap) -> bool {
-        todo!(
-            "look the key up in labels; Equals/In need it present with a value in self.values, NotEquals/NotIn need it absent or its value not in self.values, Exists/DoesNotExist test presence only"
-        )
+        todo!("exercise 5: whether an object with these `labels` satisfies this requirement")
     }
     // ANCHOR_END: matches
 }
@@ -398,7 +396,7 @@ impl Parser {
     // ANCHOR: requirement
     fn requirement(&mut self) -> Result<Requirement, SelectorError> {
         todo!(
-            "a leading Bang means DoesNotExist(key); otherwise read the key, then peek: Comma/End means Exists; Equals/DoubleEquals/NotEquals take one value (which may be empty); In/NotIn take a value_set(); anything else is unexpected"
+            "exercise 6: parse one requirement of a label selector (`!key`, `key`, `key=value`, `key!=value`, `key in (a,b)`, ...)"
         )
     }
     // ANCHOR_END: requirement

@@ -313,7 +313,7 @@ pub struct Document<'a> {
 // ANCHOR: split_documents
 pub fn split_documents(text: &str) -> Vec<Document<'_>> {
     todo!(
-        "walk text.split_inclusive('\\n') keeping a byte offset and a line number; at each separator line close the current document (text[start..offset], first_line) and start the next one after it; close the last one at the end; keep only documents with a line that is neither blank nor a comment"
+        "exercise 7: cut a YAML stream into its documents at `---` separator lines, each with its first line number"
     )
 }
 // ANCHOR_END: split_documents

@@ -70,7 +70,7 @@ pub fn dns1123_label(value: &str) -> Vec<String> {
 // ANCHOR: dns1123_subdomain
 pub fn dns1123_subdomain(value: &str) -> Vec<String> {
     todo!(
-        "two checks, both reported: length at most SUBDOMAIN_MAX (too_long), and every '.'-separated part is_label_shaped (SUBDOMAIN_MESSAGE)"
+        "exercise 2: what is wrong with `value` as a DNS-1123 subdomain: one message per problem, none when it is fine"
     )
 }
 // ANCHOR_END: dns1123_subdomain

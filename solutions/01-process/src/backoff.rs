@@ -29,7 +29,10 @@ impl Backoff {
     /// have already happened: `initial` doubled `restarts` times, capped at
     /// `max`.
     pub fn delay(&self, restarts: u32) -> Duration {
-        // exercise: `initial` doubled once per earlier restart, never more than `max`; a huge `restarts` must give `max`, not overflow.
+        // exercise 3: the wait before the next restart: `initial` doubled once per earlier restart, capped at `max`
+        // hint: The delay grows as `initial × 2^restarts`, and `max` caps it. What happens to that product after a week of crashes?
+        // hint: `2u32.pow(40)` overflows, and so does a huge Duration product: the checked_* methods of u32 and Duration return None instead of panicking, and None here means "more than max".
+        // hint: `2u32.checked_pow(restarts)`, then `.and_then(|factor| self.initial.checked_mul(factor))`, then `.map_or(self.max, |delay| delay.min(self.max))`.
         2u32.checked_pow(restarts)
             .and_then(|factor| self.initial.checked_mul(factor))
             .map_or(self.max, |delay| delay.min(self.max))
@@ -68,7 +71,10 @@ impl CrashLoop {
     /// Called when a process that ran for `ran_for` is about to be restarted:
     /// returns how long to wait first, and counts the restart.
     pub fn next_delay(&mut self, ran_for: Duration) -> Duration {
-        // exercise: A run of at least `reset_after` ends the crash loop (count from zero again); then take the delay for the current count and count this restart.
+        // exercise 4: return the wait before this restart and count the restart; a long enough run ends the crash loop
+        // hint: CrashLoop keeps a count of restarts in a row; Backoff::delay (hole 3) turns a count into a wait.
+        // hint: A process that ran for at least `reset_after` was healthy: its crash loop is over and the count starts again from zero. The first restart of a loop waits `initial`, that is delay(0).
+        // hint: If `ran_for >= self.backoff.reset_after`, set `self.restarts = 0`; take `self.backoff.delay(self.restarts)`; then `self.restarts = self.restarts.saturating_add(1)`; return the delay.
         if ran_for >= self.backoff.reset_after {
             self.restarts = 0;
         }

@@ -18,7 +18,10 @@ pub fn resolve_command(
     path: &str,
     working_dir: &Path,
 ) -> Result<PathBuf, SpawnError> {
-    // exercise: Empty is an error. With a '/', check that one path (relative to `working_dir`) exists, is no directory and has an execute bit. Otherwise try each PATH directory in order: the first executable file wins; report a non-executable match if that is all there is, else CommandNotFound.
+    // exercise 6: find the program to run for `command`, as execvp would, or the error that says what is wrong
+    // hint: Two cases, as in a shell: a command with a `/` is a path; any other is looked up in the directories of `path`. The private helper `check_executable` in this file tells "nothing there" (Err(None)) from "there but not runnable" (Err(Some(error))).
+    // hint: An empty command is SpawnError::EmptyCommand. A path is relative to `working_dir` (`working_dir.join(command)`): missing is MissingCommand. In the PATH search, skip empty entries; the first executable file wins; remember the first non-executable match, to report it when nothing better turns up.
+    // hint: Path case: match check_executable(&candidate): Ok → Ok(candidate), Err(Some(e)) → Err(e), Err(None) → Err(MissingCommand { path: candidate }). Search: for dir in path.split(':') (non-empty): candidate = working_dir.join(dir).join(command); Ok → return it; Err(Some(e)) → not_executable.get_or_insert(e). After the loop: the remembered error, else CommandNotFound for the command.
     if command.is_empty() {
         return Err(SpawnError::EmptyCommand);
     }

@@ -17,7 +17,10 @@ impl ExitStatus {
     // ANCHOR: from_std
     /// Converts the status that `wait` returned.
     pub fn from_std(status: std::process::ExitStatus) -> ExitStatus {
-        // exercise: A status has either an exit code (`status.code()`) or a terminating signal (`ExitStatusExt::signal`); map each to its variant.
+        // exercise 1: turn the status that `wait` returned into ExitStatus::Code or ExitStatus::Signal
+        // hint: A finished Unix process either chose an exit code or was killed by a signal; std's ExitStatus can tell you which, with a little help from a Unix-only trait.
+        // hint: `status.code()` is `Some` after an exit; the trait `std::os::unix::process::ExitStatusExt` adds `status.signal()`, `Some` after a kill.
+        // hint: `use std::os::unix::process::ExitStatusExt;` then `match (status.code(), status.signal())`: `(Some(code), _)` gives Code(code), `(None, Some(signal))` gives Signal(signal); for `(None, None)`, which wait never reports, keep the raw value: Code(status.into_raw()).
         use std::os::unix::process::ExitStatusExt;
         match (status.code(), status.signal()) {
             (Some(code), _) => ExitStatus::Code(code),

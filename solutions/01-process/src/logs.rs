@@ -40,7 +40,10 @@ pub fn format_log_line(
     partial: bool,
     content: &[u8],
 ) -> Vec<u8> {
-    // exercise: Write the time with nanoseconds and a Z (chrono's to_rfc3339_opts), a space, the stream, a space, P or F, a space, then the content bytes and one newline.
+    // exercise 5: one CRI log entry: `<time> <stream> <P|F> <content>` and a newline, as bytes
+    // hint: The content is bytes, not text (a process may print anything), so build a Vec<u8>: the text part first, then the content as it is.
+    // hint: chrono formats RFC 3339 with nanoseconds and a `Z`: `time.to_rfc3339_opts(SecondsFormat::Nanos, true)`. `Stream` implements Display. `partial` picks P, else F.
+    // hint: `let tag = if partial { 'P' } else { 'F' };` `let mut entry = format!("{time} {stream} {tag} ").into_bytes();` (time formatted as above), then `entry.extend_from_slice(content)`, `entry.push(b'\n')`, return entry.
     let tag = if partial { 'P' } else { 'F' };
     let time = time.to_rfc3339_opts(SecondsFormat::Nanos, true);
     let mut entry = format!("{time} {stream} {tag} ").into_bytes();

@@ -20,7 +20,10 @@ impl RestartPolicy {
     // ANCHOR: should_restart
     /// Whether a process that ended with `status` is started again.
     pub fn should_restart(self, status: ExitStatus) -> bool {
-        // exercise: Always restarts after any exit; OnFailure only after a failure (a non-zero code or a signal); Never does not restart.
+        // exercise 2: say whether a process that ended with `status` is started again under this policy
+        // hint: One `match` on the policy; only one of the three arms needs to look at the status.
+        // hint: For OnFailure, what counts as a failure? Anything but exit code 0, a death by signal included: ExitStatus has a method that says so.
+        // hint: Always gives true, Never gives false, OnFailure gives `!status.success()`.
         match self {
             RestartPolicy::Always => true,
             RestartPolicy::OnFailure => !status.success(),

@@ -24,7 +24,10 @@ pub struct StopOutcome {
 /// to the whole group, so that nothing it started lingers. The process is
 /// always reaped before this returns: no zombie is left behind.
 pub async fn stop_gracefully(child: &mut Child, grace: Duration) -> std::io::Result<StopOutcome> {
-    // exercise: Send SIGTERM to the child's pid (nix's kill), wait for it at most `grace` (tokio::time::timeout); if time runs out, SIGKILL its process group (killpg) and wait again. Report the status and whether you had to kill.
+    // exercise 7: stop the child politely (SIGTERM, then at most `grace`, then SIGKILL) and report how it ended
+    // hint: Signals come from the nix crate (`nix::sys::signal`); tokio can put a time limit on any future.
+    // hint: `child.id()` is the pid (None once reaped). `kill(Pid::from_raw(pid), Signal::SIGTERM)` asks; `tokio::time::timeout(grace, child.wait())` waits at most `grace`; `killpg` sends SIGKILL to the whole process group, whose id is the child's pid. Always end with a wait, so no zombie is left.
+    // hint: No pid: wait and return killed: false. Else send SIGTERM (ignore ESRCH); if the timeout gives Ok(status), return it with killed: false; otherwise `killpg(pid, Signal::SIGKILL)`, `child.wait().await?`, and return that status (ExitStatus::from_std) with killed: true.
     let Some(pid) = child.id() else {
         // Already reaped: there is nothing left to signal.
         let status = child.wait().await?;

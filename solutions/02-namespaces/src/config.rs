@@ -21,24 +21,32 @@ pub enum Namespace {
     Network,
     /// User and group ids: root inside can be an ordinary user outside.
     User,
+    /// The cgroup tree: the container's own cgroup looks like the root, so
+    /// `/proc/self/cgroup` shows `/` and no host path. Created after the
+    /// container has joined its cgroups, which then become its root.
+    Cgroup,
 }
 
 impl Namespace {
     /// Every namespace a container gets, user aside (that one depends on who
     /// runs it).
-    pub const CONTAINER: [Namespace; 5] = [
+    pub const CONTAINER: [Namespace; 6] = [
         Namespace::Pid,
         Namespace::Uts,
         Namespace::Ipc,
         Namespace::Mount,
         Namespace::Network,
+        Namespace::Cgroup,
     ];
 }
 
 // ANCHOR: clone_flags
 /// The `CLONE_NEW*` flags that `unshare(2)` takes for these namespaces.
 pub fn clone_flags(namespaces: &[Namespace]) -> CloneFlags {
-    // exercise: Map each namespace to its CLONE_NEW* flag (Pid → CLONE_NEWPID, Uts → CLONE_NEWUTS, Ipc → CLONE_NEWIPC, Mount → CLONE_NEWNS, Network → CLONE_NEWNET, User → CLONE_NEWUSER) and combine them with `|`.
+    // exercise 1: the `CloneFlags` that ask unshare(2) for exactly these namespaces
+    // hint: Each kind of namespace has its own CLONE_NEW* flag in nix's CloneFlags, and bit flags combine with `|`.
+    // hint: `man 2 unshare` lists the flags. Beware the odd one out: the mount namespace came first, before anyone expected others, so its flag is plain CLONE_NEWNS.
+    // hint: Map each namespace with a `match` (Pid → CLONE_NEWPID, Uts → CLONE_NEWUTS, Ipc → CLONE_NEWIPC, Mount → CLONE_NEWNS, Network → CLONE_NEWNET, User → CLONE_NEWUSER, Cgroup → CLONE_NEWCGROUP), then `.fold(CloneFlags::empty(), |all, flag| all | flag)`.
     namespaces
         .iter()
         .map(|namespace| match namespace {
@@ -50,6 +58,7 @@ pub fn clone_flags(namespaces: &[Namespace]) -> CloneFlags {
             Namespace::Mount => CloneFlags::CLONE_NEWNS,
             Namespace::Network => CloneFlags::CLONE_NEWNET,
             Namespace::User => CloneFlags::CLONE_NEWUSER,
+            Namespace::Cgroup => CloneFlags::CLONE_NEWCGROUP,
         })
         .fold(CloneFlags::empty(), |all, flag| all | flag)
 }

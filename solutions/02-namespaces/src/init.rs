@@ -1,11 +1,11 @@
 use nix::errno::Errno;
-use nix::sys::signal::{SigSet, Signal, kill};
+use nix::sys::signal::{SigSet, Signal};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
 use process::ExitStatus;
 
-use crate::signals::is_forwarded;
+use crate::signals::{is_forwarded, wait_for};
 
 /// What one round of reaping found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +26,10 @@ pub struct ReapResult {
 /// a zombie, holding its pid, forever. One SIGCHLD may stand for many exits,
 /// so keep reaping until nothing is left to reap.
 pub fn reap_children(main: Pid) -> ReapResult {
-    // exercise: Loop on waitpid(None, Some(WaitPidFlag::WNOHANG)): StillAlive means stop for now; Exited(pid, code) and Signaled(pid, signal, _) are reaped children (note main's ExitStatus); Err(ECHILD) means no children are left; ignore other statuses.
+    // exercise 4: reap every child that has exited, without blocking, and report what was reaped
+    // hint: One SIGCHLD may stand for many exits: keep collecting until there is nothing left to collect right now. nix's `waitpid` with the WNOHANG flag never blocks.
+    // hint: `waitpid(None, Some(WaitPidFlag::WNOHANG))` waits for any child. Ok(StillAlive): nobody else has exited yet, stop. Exited and Signaled: one child reaped (if its pid is `main`, remember its ExitStatus). Err(ECHILD): no children left at all. Retry on EINTR.
+    // hint: Start with ReapResult { reaped: 0, main: None, no_children: false } and loop: match waitpid: StillAlive → return; Exited(pid, code) → (pid, ExitStatus::Code(code)); Signaled(pid, signal, _) → (pid, ExitStatus::Signal(signal as i32)); other Ok → continue; Err(ECHILD) → set no_children, return; Err(EINTR) → continue; other Err → return. Count the reaped one and record main's status.
     let mut result = ReapResult {
         reaped: 0,
         main: None,
@@ -70,13 +73,21 @@ pub(crate) fn wait_and_forward(child: Pid, signals: &SigSet) -> ExitStatus {
             // Cannot happen while `child` lives; do not wait forever if it does.
             return ExitStatus::Code(125);
         }
-        match signals.wait() {
-            Ok(Signal::SIGCHLD) | Err(_) => {}
-            Ok(signal) if is_forwarded(signal) => {
-                let _ = kill(child, signal);
-            }
-            Ok(_) => {}
+        match wait_for(signals) {
+            Ok(libc::SIGCHLD) | Err(_) => {}
+            Ok(number) => forward(child, number),
         }
+    }
+}
+
+/// Passes signal `number` on to `child` if it is one to forward. A
+/// real-time signal (no nix `Signal` has its number) always is: none is a
+/// fault, all are messages from someone to the application.
+fn forward(child: Pid, number: libc::c_int) {
+    let forwarded = Signal::try_from(number).map_or(true, is_forwarded);
+    if forwarded {
+        // SAFETY: kill only sends a signal.
+        unsafe { libc::kill(child.as_raw(), number) };
     }
 }
 // ANCHOR_END: wait_and_forward

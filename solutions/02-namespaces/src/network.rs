@@ -9,7 +9,10 @@ use nix::sys::socket::{AddressFamily, SockFlag, SockType, socket};
 /// without this, even `127.0.0.1` is unreachable inside the container.
 /// Device flags are read and written with two ioctls on any socket.
 pub fn loopback_up() -> nix::Result<()> {
-    // exercise: Open an AF_INET datagram socket, read lo's flags with SIOCGIFFLAGS into a libc::ifreq whose ifr_name is "lo", add IFF_UP to ifr_ifru.ifru_flags, write them back with SIOCSIFFLAGS.
+    // exercise 6: bring up `lo`, the loopback device of the current network namespace
+    // hint: A device's flags (IFF_UP among them) are read and written with two ioctls, SIOCGIFFLAGS and SIOCSIFFLAGS, on any socket; `man 7 netdevice` describes them.
+    // hint: Open a socket with nix (AF_INET, datagram, SOCK_CLOEXEC). The ioctls take a `libc::ifreq`: start from all zeroes, copy "lo" and a NUL into `ifr_name`; the flags are the union member `ifr_ifru.ifru_flags` (reading a union member is unsafe).
+    // hint: socket(AddressFamily::Inet, SockType::Datagram, SockFlag::SOCK_CLOEXEC, None)?; `let mut request: libc::ifreq = unsafe { std::mem::zeroed() };` fill ifr_name from b"lo\0"; Errno::result(unsafe { libc::ioctl(fd, libc::SIOCGIFFLAGS, &mut request) })?; `request.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short`; then the same ioctl with SIOCSIFFLAGS; Ok(()).
     let socket = socket(
         AddressFamily::Inet,
         SockType::Datagram,

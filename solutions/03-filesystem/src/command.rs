@@ -16,7 +16,10 @@ pub fn effective_command(
     command: &[String],
     args: &[String],
 ) -> Option<Vec<String>> {
-    // exercise: Follow the table: a container command replaces the entrypoint AND the image's cmd; container args replace only the cmd. An empty result is None.
+    // exercise 1: the command line the container runs, by the table above, or None when nothing is left to run
+    // hint: The table has four rows; read it as two questions: is a container `command` given? Is a container `args` given?
+    // hint: A container command replaces the image's entrypoint and its cmd together; container args replace only the image's cmd. Chain the two parts that apply and clone them into one Vec.
+    // hint: If `command` is empty: `entrypoint` followed by (`args` if not empty, else `cmd`); otherwise `command` followed by `args`. Collect with `.iter().chain(...).cloned().collect()`, then `(!line.is_empty()).then_some(line)`.
     let line: Vec<String> = if command.is_empty() {
         let rest = if args.is_empty() { cmd } else { args };
         entrypoint.iter().chain(rest).cloned().collect()

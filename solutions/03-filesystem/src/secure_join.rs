@@ -12,7 +12,10 @@ const MAX_LINKS: usize = 40;
 /// land on the host's `/etc`. runc had that very bug (CVE-2017-1002101 in
 /// Kubernetes' subPath is a cousin).
 pub fn secure_join(root: &Path, path: &Path) -> nix::Result<PathBuf> {
-    // exercise: Walk the components of `path` with a stack of resolved names: skip `/` and `.`; `..` pops (never below root); a name that is a symlink inside root (fs::symlink_metadata + read_link) is replaced by its target's components (an absolute target restarts from root); count links and fail with ELOOP past MAX_LINKS. Return root joined with what is left.
+    // exercise 4: `root` joined with `path` as if `root` were `/`: symlinks followed but kept inside `root`, `..` never above it
+    // hint: Resolve the path yourself, one name at a time, as the kernel would, but with `root` as the top: keep a stack of the names resolved so far and a list of the names still to walk. The given `components` helper turns a path into names.
+    // hint: `..` pops the stack (popping an empty stack stays at root); `.` and `/` are skipped. When root + stack + name is a symlink (`fs::symlink_metadata`), replace the name by the link target's names (`fs::read_link`); an absolute target starts again from root (clear the stack). Count the links: past MAX_LINKS it is a loop, Errno::ELOOP.
+    // hint: pending = components(path) reversed; while let Some(part) = pending.pop(): ".." → resolved.pop(); "."/"/"/"" → continue; candidate = root.join(resolved...).join(&part); not a link → resolved.push(part); a link → links += 1 (ELOOP past MAX_LINKS), target = read_link (EIO on error), clear resolved if absolute, push the target's components reversed onto pending. Return root.join(resolved).
     let mut resolved: Vec<std::ffi::OsString> = Vec::new();
     let mut pending: Vec<std::ffi::OsString> = components(path);
     pending.reverse();

@@ -1,9 +1,14 @@
 use std::collections::BTreeMap;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
+use crate::devices::restrict_v1;
 use crate::remove::{kill_processes, remove_tree};
-use crate::{CgroupError, CgroupName, Controller, JoinFiles, Limits, Version, files};
+use crate::{
+    BpfInsn, CgroupError, CgroupName, Controller, DEFAULT_DEVICE_RULES, JoinFiles, Limits, Version,
+    attach_device_program, device_program, files,
+};
 
 /// One cgroup, in every hierarchy: a container's, a pod's or an instance's.
 /// Made by [`crate::Cgroups::create`] or [`crate::Cgroups::open`].
@@ -12,6 +17,26 @@ pub struct Cgroup {
     name: CgroupName,
     version: Version,
     dirs: BTreeMap<Controller, PathBuf>,
+    device_programs: DeviceProgramSink,
+}
+
+/// Where v2 device programs go: into the kernel, or (for a fake tree of
+/// plain directories, where nothing can be attached) into a list that the
+/// test reads back. See [`crate::Cgroups::record_device_programs`].
+#[derive(Debug, Clone, Default)]
+pub(crate) enum DeviceProgramSink {
+    #[default]
+    Kernel,
+    Record(Arc<Mutex<Vec<RecordedProgram>>>),
+}
+
+/// A device program that a [`crate::Cgroups::record_device_programs`]
+/// tree kept instead of attaching it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedProgram {
+    /// The cgroup directory it would be attached to.
+    pub dir: PathBuf,
+    pub program: Vec<BpfInsn>,
 }
 
 /// The memory page: v1 keeps the peak usage at page granularity.
@@ -22,11 +47,13 @@ impl Cgroup {
         name: CgroupName,
         version: Version,
         dirs: BTreeMap<Controller, PathBuf>,
+        device_programs: DeviceProgramSink,
     ) -> Cgroup {
         Cgroup {
             name,
             version,
             dirs,
+            device_programs,
         }
     }
 
@@ -124,11 +151,63 @@ impl Cgroup {
     }
     // ANCHOR_END: apply
 
+    // ANCHOR: restrict_devices
+    /// Gives the cgroup runc's device allow-list, [`DEFAULT_DEVICE_RULES`]:
+    /// its processes may make any device node but open only the harmless
+    /// ones (`/dev/null`, `/dev/zero`, terminals...), never the host's disks.
+    /// v1 writes the rules into `devices.deny` and `devices.allow`; v2
+    /// attaches the eBPF program made from them. [`crate::Cgroups::create`]
+    /// calls it for every cgroup it makes, before any process can join.
+    pub fn restrict_devices(&self) -> Result<(), CgroupError> {
+        let dir = self
+            .dir(Controller::Devices)
+            .ok_or(CgroupError::MissingController {
+                controller: Controller::Devices,
+                version: self.version,
+            })?
+            .to_path_buf();
+        match self.version {
+            Version::V1 => restrict_v1(&dir, &DEFAULT_DEVICE_RULES),
+            Version::V2 => {
+                let program = device_program(&DEFAULT_DEVICE_RULES);
+                match &self.device_programs {
+                    DeviceProgramSink::Kernel => attach_device_program(&dir, &program),
+                    DeviceProgramSink::Record(list) => {
+                        let recorded = RecordedProgram { dir, program };
+                        list.lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push(recorded);
+                        Ok(())
+                    }
+                }
+            }
+        }
+    }
+    // ANCHOR_END: restrict_devices
+
+    /// How many processes of this cgroup the kernel's OOM killer has killed
+    /// so far; `None` on v1 kernels that do not count (before 4.13). The
+    /// count only grows: a container that restarts in the same cgroup
+    /// compares it with the count at its start, where
+    /// [`Cgroup::oom_killed`] would say yes for every run after the first
+    /// kill.
+    pub fn oom_kills(&self) -> Result<Option<u64>, CgroupError> {
+        let (file, fallback) = match self.version {
+            Version::V2 => ("memory.events", Some(0)),
+            Version::V1 => ("memory.oom_control", None),
+        };
+        let text = self.read(Controller::Memory, file)?;
+        Ok(files::keyed(&text, "oom_kill").or(fallback))
+    }
+
     // ANCHOR: oom_killed
     /// True when the kernel's OOM killer killed a process of this cgroup
     /// because the cgroup hit its memory limit.
     pub fn oom_killed(&self) -> Result<bool, CgroupError> {
-        // exercise: v2: the `oom_kill` count in memory.events. v1: the `oom_kill` line of memory.oom_control; on kernels without it (before 4.13), say yes if memory.failcnt > 0 or memory.max_usage_in_bytes came within a page of memory.limit_in_bytes. self.read, self.read_u64 and files::keyed do the reading.
+        // exercise 5: whether the kernel's OOM killer killed a process of this cgroup
+        // hint: The memory controller counts its OOM kills in a keyed file, one `key value` pair a line; the two versions keep it in different files. `self.read`, `self.read_u64` and `files::keyed` do the reading.
+        // hint: v2: the `oom_kill` line of memory.events. v1: the `oom_kill` line of memory.oom_control, but kernels before 4.13 have none: then hitting the limit is the next best sign (memory.failcnt above 0, or a peak, memory.max_usage_in_bytes, within a page of memory.limit_in_bytes).
+        // hint: V2: keyed(&self.read(Memory, "memory.events")?, "oom_kill").unwrap_or(0) > 0. V1: if keyed(&memory.oom_control, "oom_kill") is Some(kills), kills > 0; else read failcnt, max_usage_in_bytes and limit_in_bytes with read_u64 and return failures > 0 || peak.saturating_add(PAGE) >= limit.
         use Controller::Memory;
         match self.version {
             Version::V2 => {

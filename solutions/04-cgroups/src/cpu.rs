@@ -23,7 +23,10 @@ pub struct CpuQuota {
 /// The quota for a CPU limit of `millis` millicores (more than zero): the
 /// share of one CPU, times the period.
 pub fn cpu_quota(millis: i64) -> CpuQuota {
-    // exercise: quota = millis * CFS_PERIOD_US / 1000, but never less than MIN_QUOTA_US; the period is CFS_PERIOD_US. Compute in u64.
+    // exercise 2: the CFS quota and period for a CPU limit of `millis` millicores
+    // hint: 1000 millicores are one whole CPU, and a quota is CPU time per period: how much of each CFS_PERIOD_US may a limit of one CPU use? Of half a CPU? Of two?
+    // hint: The quota is the limit's share of one CPU times the period, in microseconds; compute in u64 so that large limits do not overflow. The kernel refuses quotas under MIN_QUOTA_US, so Kubernetes rounds tiny limits up to it.
+    // hint: quota_us = (millis.max(0) as u64) * CFS_PERIOD_US / 1000, then .max(MIN_QUOTA_US); return CpuQuota { quota_us, period_us: CFS_PERIOD_US }.
     let quota_us = (millis.max(0) as u64) * CFS_PERIOD_US / 1000;
     CpuQuota {
         quota_us: quota_us.max(MIN_QUOTA_US),
@@ -38,7 +41,6 @@ pub fn cpu_quota(millis: i64) -> CpuQuota {
 /// Shares only matter when CPUs are busy: they split contended time in
 /// proportion, and cap nothing.
 pub fn cpu_shares(millis: i64) -> u64 {
-    // exercise: shares = millis * 1024 / 1000, clamped to MIN_SHARES..=MAX_SHARES (a zero or negative request gets MIN_SHARES).
     let shares = (millis.max(0) as u64).saturating_mul(1024) / 1000;
     shares.clamp(MIN_SHARES, MAX_SHARES)
 }
@@ -49,7 +51,6 @@ pub fn cpu_shares(millis: i64) -> u64 {
 /// linear map between the two ranges that runc and the kubelet use, so a
 /// request means the same on either layout.
 pub fn cpu_weight(shares: u64) -> u64 {
-    // exercise: weight = 1 + ((shares - 2) * 9999) / 262142, with shares first clamped to MIN_SHARES..=MAX_SHARES.
     let shares = shares.clamp(MIN_SHARES, MAX_SHARES);
     1 + ((shares - MIN_SHARES) * 9999) / (MAX_SHARES - MIN_SHARES)
 }

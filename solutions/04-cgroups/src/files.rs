@@ -35,6 +35,18 @@ pub(crate) fn write(path: &Path, value: &str) -> Result<(), CgroupError> {
         .map_err(|e| CgroupError::io("write to", path, e))
 }
 
+/// One write at the end of the file. cgroupfs takes each write as one
+/// command wherever it lands (`devices.allow` takes one rule per write); a
+/// plain file, as in the tests' fake trees, keeps every line written.
+pub(crate) fn append(path: &Path, value: &str) -> Result<(), CgroupError> {
+    let mut file = OpenOptions::new()
+        .append(true)
+        .open(path)
+        .map_err(|e| CgroupError::io("open", path, e))?;
+    file.write_all(value.as_bytes())
+        .map_err(|e| CgroupError::io("write to", path, e))
+}
+
 /// The value of `key` in a "flat keyed" file: one `key value` pair a line,
 /// as in `memory.events`, `memory.oom_control` and `cpu.stat`. The key must
 /// match whole: `oom_kill` is not `oom_kill_disable`.

@@ -51,7 +51,10 @@ impl Mode {
     /// (`root`) and of `/sys/fs/cgroup/unified` (`unified`, `None` when it
     /// does not exist). `None` when `/sys/fs/cgroup` is no cgroup layout.
     pub fn from_magic(root: u64, unified: Option<u64>) -> Option<Mode> {
-        // exercise: cgroup2 at the root is Unified; a tmpfs root is Hybrid when `unified` is cgroup2, else Legacy; a lone v1 hierarchy at the root is Legacy too; anything else is None.
+        // exercise 1: the cgroup layout that these filesystem types of /sys/fs/cgroup and /sys/fs/cgroup/unified mean, if any
+        // hint: `statfs` tells a mount's filesystem type as a magic number; the constants above name the three that matter. Sketch the three layouts (unified, hybrid, legacy): what is mounted at the root in each?
+        // hint: Pure v2 mounts cgroup2 at the root. Both v1 layouts mount a tmpfs there, holding one directory per controller; the hybrid one also mounts cgroup2 at `unified`. A single v1 hierarchy mounted at the root is legacy too.
+        // hint: match root: CGROUP2_MAGIC → Some(Unified); TMPFS_MAGIC if unified == Some(CGROUP2_MAGIC) → Some(Hybrid); TMPFS_MAGIC | CGROUP1_MAGIC → Some(Legacy); anything else → None.
         match root {
             CGROUP2_MAGIC => Some(Mode::Unified),
             TMPFS_MAGIC if unified == Some(CGROUP2_MAGIC) => Some(Mode::Hybrid),
@@ -95,14 +98,20 @@ pub enum Controller {
     /// `cpu` as `cpu,cpuacct`); part of every v2 cgroup's `cpu.stat`.
     Cpuacct,
     Pids,
+    /// Which device nodes the processes may open or make. A controller with
+    /// its own hierarchy in v1 (`devices.allow`, `devices.deny`); in v2 an
+    /// eBPF program attached to the cgroup, so there it is in every cgroup
+    /// and never in `cgroup.controllers`.
+    Devices,
 }
 
 impl Controller {
-    pub const ALL: [Controller; 4] = [
+    pub const ALL: [Controller; 5] = [
         Controller::Memory,
         Controller::Cpu,
         Controller::Cpuacct,
         Controller::Pids,
+        Controller::Devices,
     ];
 
     /// The name the kernel uses, in mount options and `cgroup.controllers`.
@@ -112,6 +121,7 @@ impl Controller {
             Controller::Cpu => "cpu",
             Controller::Cpuacct => "cpuacct",
             Controller::Pids => "pids",
+            Controller::Devices => "devices",
         }
     }
 

@@ -149,7 +149,10 @@ impl Limits {
     /// must be valid). Every limit is written, "no limit" too, so that a
     /// cgroup that is reused ends up with exactly these limits.
     pub fn writes(&self, version: Version) -> Vec<LimitWrite> {
-        // exercise: v1: memory.limit_in_bytes and memory.memsw.limit_in_bytes (if present) = bytes or "-1"; cpu.cfs_period_us = CFS_PERIOD_US; cpu.cfs_quota_us = quota or "-1"; cpu.shares; pids.max = n or "max". v2: memory.max = bytes or "max"; memory.swap.max = "0" (if present); cpu.max = "<quota or max> <period>"; cpu.weight; pids.max.
+        // exercise 4: the files to write, in order, to give a cgroup these limits on this cgroup `version`
+        // hint: Every limit is written, "no limit" too, so a reused cgroup ends up with exactly these limits. The two versions name the same limits differently: see the table in the chapter and LimitWrite's helpers (`new`, `if_present`).
+        // hint: v1: memory.limit_in_bytes (and memory.memsw.limit_in_bytes when present) take bytes or -1; cpu.cfs_period_us and cpu.cfs_quota_us (-1 for none); cpu.shares; pids.max (a number or `max`). v2: memory.max (`max` for none), memory.swap.max 0 when present, cpu.max as `<quota or max> <period>`, cpu.weight, pids.max. The CPU figures come from cpu_quota, cpu_shares(self.effective_cpu_request()) and cpu_weight.
+        // hint: shares = cpu_shares(self.effective_cpu_request()); pids = n or "max". V1: vec![new(Memory, "memory.limit_in_bytes", memory), new(Memory, "memory.memsw.limit_in_bytes", memory).if_present(), new(Cpu, "cpu.cfs_period_us", CFS_PERIOD_US), new(Cpu, "cpu.cfs_quota_us", quota), new(Cpu, "cpu.shares", shares), new(Pids, "pids.max", pids)]. V2: memory.max, memory.swap.max = 0 (if_present), cpu.max = "{quota} {period}" or "max {CFS_PERIOD_US}", cpu.weight = cpu_weight(shares), pids.max.
         use Controller::{Cpu, Memory, Pids};
         let shares = cpu_shares(self.effective_cpu_request());
         let pids = self.pids_max.map_or("max".to_string(), |n| n.to_string());

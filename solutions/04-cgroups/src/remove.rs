@@ -22,7 +22,10 @@ const KILL_PAUSE: Duration = Duration::from_millis(5);
 /// `dir` itself, kill its processes and `rmdir` it. A directory that is
 /// already gone is fine.
 pub(crate) fn remove_tree(dir: &Path, version: Version) -> Result<(), CgroupError> {
-    // exercise: Read the subdirectories of `dir` (NotFound: nothing to do) and remove_tree each of them first; then kill_processes(dir, version) and std::fs::remove_dir(dir), where NotFound is fine too.
+    // exercise 6: remove the cgroup `dir` and every cgroup below it; one that is already gone is fine
+    // hint: A cgroup is a directory, but rmdir fails on one that has child cgroups or live processes: think of the order, and of recursion.
+    // hint: Children first: every subdirectory is a child cgroup, removed the same way. Then `dir` itself: `kill_processes` (given) empties it, and `std::fs::remove_dir` removes it. NotFound is not an error, at either end: someone else got there first. Other errors become CgroupError::io.
+    // hint: match std::fs::read_dir(dir): NotFound → Ok(()); for each entry that is a directory, remove_tree(&entry.path(), version)?; then kill_processes(dir, version)?; then std::fs::remove_dir(dir), where Ok and NotFound are Ok(()) and other errors are CgroupError::io("remove cgroup", dir, e).
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),

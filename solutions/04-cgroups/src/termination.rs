@@ -46,7 +46,10 @@ impl fmt::Display for Termination {
 /// the process that died may have been a child, and the main process then
 /// exited with whatever it made of that.
 pub fn termination(status: ExitStatus, oom_killed: bool) -> Termination {
-    // exercise: exit_code is the code, or 128 + signal; reason is OOMKilled when oom_killed, else Completed for exit code 0, else Error.
+    // exercise 3: how Kubernetes reports a container that ended with `status`: its exit code and reason
+    // hint: Two separate questions: which number is the exit code, and which TerminationReason applies? The doc comment says which fact wins.
+    // hint: A death by signal is reported with the shell's convention, 128 + the signal. The reason: an OOM kill wins over everything; otherwise exit code 0 is Completed and anything else is Error.
+    // hint: exit_code = match status { Code(code) => code, Signal(signal) => 128 + signal }; reason = if oom_killed { OOMKilled } else if status.success() { Completed } else { Error }; return Termination { exit_code, reason }.
     let exit_code = match status {
         ExitStatus::Code(code) => code,
         ExitStatus::Signal(signal) => 128 + signal,

@@ -43,7 +43,10 @@ struct Run {
 /// anything else starts, so they run again after a failure, unless the
 /// policy is Never; one that succeeded is done, even under Always.
 pub fn runs_again(init: bool, policy: RestartPolicy, status: ExitStatus) -> bool {
-    // exercise: For an init container: run again only after a failure (not status.success()), and never under RestartPolicy::Never. For an app container: ask the policy (RestartPolicy::should_restart from chapter 01).
+    // exercise 1: whether a container that ended with `status` runs again
+    // hint: App containers and init containers play by different rules; the doc comment gives both. Chapter 01's RestartPolicy already knows the app containers' rule.
+    // hint: An init container must succeed before anything else starts: it runs again only after a failure, and never under Never; one that succeeded is done, even under Always. An app container does what the pod's policy says.
+    // hint: if init { !status.success() && policy != RestartPolicy::Never } else { policy.should_restart(status) }.
     if init {
         !status.success() && policy != RestartPolicy::Never
     } else {

@@ -22,7 +22,10 @@ use crate::sandbox::namespace_path;
 /// the five of the running container, through the files of the
 /// container's first process, and joins its cgroups.
 pub fn exec_isolation(container_pid: u32, cgroup_procs: Vec<std::path::PathBuf>) -> Isolation {
-    // exercise: Start from Isolation::container(false) and join (Isolation::join) each of Namespace::CONTAINER at namespace_path(container_pid, kind): joining removes it from the namespaces to create. Then set cgroup_procs.
+    // exercise 8: the isolation of a process exec'd into the running container `container_pid`: its namespaces and cgroups
+    // hint: An exec'd process creates no namespace: it joins the container's, through the files under /proc/<pid>/ns/ (chapter 02's Isolation can join a namespace instead of creating it), and it joins the container's cgroups.
+    // hint: Start from chapter 02's container isolation and join each of the container's namespaces (Namespace::CONTAINER lists them) at `namespace_path(container_pid, kind)`; joining one also removes it from the namespaces to create. Then the cgroups: set `cgroup_procs`.
+    // hint: let mut isolation = Isolation::container(false); for kind in Namespace::CONTAINER { isolation = isolation.join(kind, namespace_path(container_pid, kind)); } isolation.cgroup_procs = cgroup_procs; isolation.
     let mut isolation = Isolation::container(false);
     for kind in Namespace::CONTAINER {
         isolation = isolation.join(kind, namespace_path(container_pid, kind));

@@ -135,6 +135,7 @@ pub fn namespace_path(pid: u32, kind: Namespace) -> PathBuf {
         Namespace::Mount => "mnt",
         Namespace::Network => "net",
         Namespace::User => "user",
+        Namespace::Cgroup => "cgroup",
     };
     PathBuf::from(format!("/proc/{pid}/ns/{file}"))
 }

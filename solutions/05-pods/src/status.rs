@@ -153,7 +153,10 @@ pub fn phase(
     containers: &[ContainerStatus],
     restart_policy: RestartPolicy,
 ) -> PodPhase {
-    // exercise: Init containers: one that terminated with a non-zero code under RestartPolicy::Never fails the pod; any that has not terminated with code 0 keeps it Pending. Then count the app containers: running; waiting with no last_state (never ran: Pending); stopped (terminated, or waiting with a last_state) and how many of those exited 0. Decide as the doc comment says.
+    // exercise 6: the pod's phase from the state of each of its containers, as the doc comment describes
+    // hint: Go through the doc comment's rules in order: the init containers first, then the app containers. Counting the app containers by state answers all of its questions.
+    // hint: An init container that exited 0 is done; one that failed under Never fails the pod; any other keeps the pod Pending. For the app containers count running, waiting (Waiting without a last_state: never started), stopped (Terminated, or Waiting with a last_state: it ran) and, among the stopped, those that exited 0.
+    // hint: Any waiting → Pending; else any running → Running; else none stopped → Pending; else by policy: Always → Running; all stopped succeeded → Succeeded; Never → Failed; OnFailure → Running.
     for init in init_containers {
         match init.state.exit_code() {
             Some(0) => continue,

@@ -55,7 +55,10 @@ pub fn default_probe(probe: &mut Probe) {
 /// every port, and each probe's timing.
 // ANCHOR: default_container
 pub fn default_container(container: &mut Container) {
-    // exercise: set (only where None) terminationMessagePath "/dev/termination-log", terminationMessagePolicy "File", imagePullPolicy pull_policy_for(image) if there is an image, each port's protocol "TCP"; run default_probe on every probe that is present
+    // exercise 3: fill in the container fields that the user left out, with Kubernetes' defaults
+    // hint: Defaulting never overwrites what the user wrote: only fields that are None get a value. The helper `set` does exactly that for one field.
+    // hint: The defaults: terminationMessagePath "/dev/termination-log", terminationMessagePolicy "File", imagePullPolicy from `pull_policy_for(image)` when there is an image, protocol "TCP" on every port, and `default_probe` on each probe that is present (liveness, readiness, startup).
+    // hint: set(&mut container.termination_message_path, "/dev/termination-log"); set(&mut container.termination_message_policy, "File"); if let Some(image) = &container.image { set(&mut container.image_pull_policy, pull_policy_for(image)) }; for port in &mut container.ports { set(&mut port.protocol, "TCP") }; for probe in [&mut liveness, &mut readiness, &mut startup].into_iter().flatten() { default_probe(probe) }.
     set(
         &mut container.termination_message_path,
         "/dev/termination-log",

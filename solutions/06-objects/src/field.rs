@@ -165,7 +165,10 @@ impl FieldError {
     /// `Required value`, `Forbidden: field is immutable`.
     // ANCHOR: body
     pub fn body(&self) -> String {
-        // exercise: start with error_type.label(); add ": " + value if the type shows_value() and the value is not empty; add ": " + detail if there is one
+        // exercise 1: the error's message without its field, as a Status cause's `message` holds it
+        // hint: The doc comment's examples show the three parts and when each appears; ErrorType knows its label and whether it shows the value.
+        // hint: The label always comes first. The value follows only for types that show one (`shows_value()`) and when it is not empty; the detail follows when there is one. Parts are joined by ": ".
+        // hint: let mut body = self.error_type.label().to_string(); if self.error_type.shows_value() && !self.value.is_empty() { push ": " and the value }; if !self.detail.is_empty() { push ": " and the detail }; body.
         let mut body = self.error_type.label().to_string();
         if self.error_type.shows_value() && !self.value.is_empty() {
             body.push_str(": ");

@@ -52,7 +52,10 @@ impl IntOrString {
     /// percentage (`"two"`, `"25"`) is an error.
     // ANCHOR: scaled_value
     pub fn scaled_value(&self, total: i32, round_up: bool) -> Result<i32, String> {
-        // exercise: an Int is itself; a String must end in '%' and parse as an integer percent; compute percent * total / 100 and round up or down as asked
+        // exercise 4: the value as a count out of `total`: an Int as it is, a percentage scaled and rounded as asked
+        // hint: IntOrString is either a plain number or a string like "25%". The doc comment says why maxSurge rounds up and maxUnavailable rounds down.
+        // hint: A String must end in '%' and the rest must parse as an integer, else an error naming the text. Scale in i64 (percent × total) to avoid overflow, divide by 100 rounding up or down, and check that the result fits an i32.
+        // hint: Int(n) → Ok(n). String(text): percent = text.strip_suffix('%').and_then(|d| d.parse::<i64>().ok()) or Err("invalid value for IntOrString: invalid type: string is not a percentage: {text:?}"); scaled = percent * total as i64; value = (scaled + 99).div_euclid(100) if round_up else scaled.div_euclid(100); i32::try_from(value) mapped to an error.
         let text = match self {
             IntOrString::Int(n) => return Ok(*n),
             IntOrString::String(text) => text,

@@ -54,7 +54,10 @@ impl Requirement {
     /// lack the key altogether: `env!=prod` selects pods with no `env` label.
     // ANCHOR: matches
     pub fn matches(&self, labels: &StringMap) -> bool {
-        // exercise: look the key up in labels; Equals/In need it present with a value in self.values, NotEquals/NotIn need it absent or its value not in self.values, Exists/DoesNotExist test presence only
+        // exercise 5: whether an object with these `labels` satisfies this requirement
+        // hint: Look the key up once, then one `match` on the operator. Read the doc comment on the negative operators twice.
+        // hint: Equals and In need the key present with one of `self.values`; NotEquals and NotIn hold when the key is absent or its value is not among them; Exists and DoesNotExist test presence only.
+        // hint: let value = labels.get(&self.key); Equals | In → value.is_some_and(|v| self.values.contains(v)); NotEquals | NotIn → the negation of that; Exists → value.is_some(); DoesNotExist → value.is_none().
         let value = labels.get(&self.key);
         match self.operator {
             Operator::Equals | Operator::In => value.is_some_and(|v| self.values.contains(v)),
@@ -403,7 +406,10 @@ impl Parser {
     /// `key!=value`, `key in (a,b)` or `key notin (a,b)`.
     // ANCHOR: requirement
     fn requirement(&mut self) -> Result<Requirement, SelectorError> {
-        // exercise: a leading Bang means DoesNotExist(key); otherwise read the key, then peek: Comma/End means Exists; Equals/DoubleEquals/NotEquals take one value (which may be empty); In/NotIn take a value_set(); anything else is unexpected
+        // exercise 6: parse one requirement of a label selector (`!key`, `key`, `key=value`, `key!=value`, `key in (a,b)`, ...)
+        // hint: This is a recursive-descent parser: `peek()` looks at the next token without taking it, `take()` consumes it, `word(...)` reads a key or value, `value_set()` a parenthesised list. The requirement's first token, then the one after its key, decide its form.
+        // hint: A leading `!` means DoesNotExist of the key that follows. Otherwise read the key and peek: a comma or the end means Exists; `=` or `==` is Equals, `!=` NotEquals (each with one value, which may be empty); `in`/`notin` take a value set; anything else is an error from `peek().unexpected(...)` listing what was expected.
+        // hint: if peek is Bang: take, key = word("a label key", false)?, return DoesNotExist. key = word(...)?; operator = match peek().kind { Comma | End → return Exists, Equals | DoubleEquals → Equals, NotEquals → NotEquals, In → In, NotIn → NotIn, _ → Err(unexpected("'=', '==', '!=', 'in', 'notin', ',' or the end")) }; take(); values = value_set()? for In/NotIn else vec![word("a value", true)?]; Ok(Requirement::new(&key, operator, &values)).
         if self.peek().kind == TokenKind::Bang {
             self.take();
             let key = self.word("a label key", false)?;

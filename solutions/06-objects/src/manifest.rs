@@ -311,7 +311,10 @@ pub struct Document<'a> {
 /// name the line in the whole file.
 // ANCHOR: split_documents
 pub fn split_documents(text: &str) -> Vec<Document<'_>> {
-    // exercise: walk text.split_inclusive('\n') keeping a byte offset and a line number; at each separator line close the current document (text[start..offset], first_line) and start the next one after it; close the last one at the end; keep only documents with a line that is neither blank nor a comment
+    // exercise 7: cut a YAML stream into its documents at `---` separator lines, each with its first line number
+    // hint: Walk the text line by line, keeping where the current document started; `is_separator` and `is_blank_or_comment` (given) classify a line. Documents borrow from `text`, so slice it rather than copy.
+    // hint: `text.split_inclusive('\n')` keeps each line's newline, so adding the line lengths gives byte offsets. At a separator, close the current document (from its start to the separator) and start the next one after the separator line. Close the last one at the end, then drop documents that have nothing but blank lines and comments.
+    // hint: documents = vec![]; start = 0; first_line = 1; offset = 0; for (index, line) in text.split_inclusive('\n').enumerate(): if is_separator(line) { push Document { text: &text[start..offset], first_line }; start = offset + line.len(); first_line = index + 2 }; offset += line.len(). Then push &text[start..]; retain documents with a line that is not is_blank_or_comment.
     let mut documents = Vec::new();
     let mut start = 0;
     let mut first_line = 1;

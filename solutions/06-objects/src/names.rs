@@ -68,7 +68,10 @@ pub fn dns1123_label(value: &str) -> Vec<String> {
 /// shaped like a DNS-1123 label (`web.v2`, `example.com`).
 // ANCHOR: dns1123_subdomain
 pub fn dns1123_subdomain(value: &str) -> Vec<String> {
-    // exercise: two checks, both reported: length at most SUBDOMAIN_MAX (too_long), and every '.'-separated part is_label_shaped (SUBDOMAIN_MESSAGE)
+    // exercise 2: what is wrong with `value` as a DNS-1123 subdomain: one message per problem, none when it is fine
+    // hint: A subdomain is a length limit plus a shape rule for each dot-separated part; `is_label_shaped` (given) checks one part. Look at dns1123_label above: it is the same pattern.
+    // hint: Both problems are reported, not just the first: too long (more than SUBDOMAIN_MAX: the `too_long` helper words it) and a part that is not label-shaped (the SUBDOMAIN_MESSAGE, once).
+    // hint: let mut problems = Vec::new(); if value.len() > SUBDOMAIN_MAX { problems.push(too_long(SUBDOMAIN_MAX)) }; if !value.split('.').all(is_label_shaped) { problems.push(SUBDOMAIN_MESSAGE.to_string()) }; problems.
     let mut problems = Vec::new();
     if value.len() > SUBDOMAIN_MAX {
         problems.push(too_long(SUBDOMAIN_MAX));

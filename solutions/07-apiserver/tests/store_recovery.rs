@@ -57,7 +57,10 @@ fn files(dir: &Path, prefix: &str) -> Vec<PathBuf> {
 }
 
 fn only_segment(dir: &Path) -> PathBuf {
-    let segments = files(dir, "wal-");
+    let segments: Vec<_> = files(dir, "wal-")
+        .into_iter()
+        .filter(|path| !path.to_str().unwrap().contains(".torn-"))
+        .collect();
     assert_eq!(segments.len(), 1, "{segments:?}");
     segments[0].clone()
 }
@@ -160,23 +163,115 @@ async fn a_torn_tail_is_cut_off() {
 }
 
 #[tokio::test]
-async fn a_garbled_record_ends_the_log() {
+async fn a_garbled_record_followed_by_later_batches_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, ends) = write_records(dir.path(), 6).await;
+    let segment = only_segment(dir.path());
+    let whole = std::fs::read(&segment).unwrap();
+
+    // One byte flipped anywhere in the third record (header or payload):
+    // the records after it are later batches, acknowledged after the third
+    // was synced, so this is damage, not a torn tail.
+    for at in ends[1]..ends[2] {
+        let mut garbled = whole.clone();
+        garbled[at as usize] ^= 0x01;
+        std::fs::write(&segment, &garbled).unwrap();
+        let error = Store::open(dir.path(), Options::default())
+            .err()
+            .unwrap_or_else(|| panic!("byte {at} flipped: the store opened"));
+        let message = error.to_string();
+        assert!(
+            message.contains(&segment.display().to_string())
+                && message.contains(&format!("damaged at byte {}", ends[1])),
+            "{message}"
+        );
+        assert_eq!(
+            std::fs::read(&segment).unwrap(),
+            garbled,
+            "byte {at} flipped"
+        );
+        assert_eq!(files(dir.path(), "wal-").len(), 1, "nothing kept aside");
+    }
+}
+
+#[tokio::test]
+async fn a_garbled_last_batch_is_cut_off_and_kept_aside() {
     let dir = tempfile::tempdir().unwrap();
     let (model, ends) = write_records(dir.path(), 6).await;
     let segment = only_segment(dir.path());
     let whole = std::fs::read(&segment).unwrap();
 
-    // Flip one byte anywhere in the third record (header or payload):
-    // the first two survive, the rest is gone.
-    for at in ends[1]..ends[2] {
+    for at in ends[4]..ends[5] {
         let mut garbled = whole.clone();
         garbled[at as usize] ^= 0x01;
         std::fs::write(&segment, &garbled).unwrap();
         let store = Store::open(dir.path(), Options::default()).unwrap();
-        assert_eq!(Model::of(&store), prefix_of(&model, 2), "byte {at} flipped");
+        assert_eq!(Model::of(&store), prefix_of(&model, 5), "byte {at} flipped");
         drop(store);
-        assert_eq!(std::fs::metadata(&segment).unwrap().len(), ends[1]);
+        assert_eq!(std::fs::metadata(&segment).unwrap().len(), ends[4]);
+        let aside = dir.path().join(format!(
+            "{}.torn-{}",
+            segment.file_name().unwrap().to_str().unwrap(),
+            ends[4]
+        ));
+        assert_eq!(
+            std::fs::read(&aside).unwrap(),
+            &garbled[ends[4] as usize..],
+            "the cut bytes are kept"
+        );
+        std::fs::remove_file(aside).unwrap();
     }
+}
+
+#[tokio::test]
+async fn a_failed_rotation_leaves_nothing_that_stops_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut model = Model::default();
+    let segment;
+    {
+        let store = Store::open(dir.path(), Options::default()).unwrap();
+        model.put(&store, "/a", "1").await;
+        model.put(&store, "/b", "2").await;
+        segment = only_segment(dir.path());
+        // Someone's file where the next segment would go: the rotation
+        // must not empty it, and fails.
+        let next = dir.path().join("wal-00000000000000000003");
+        std::fs::write(&next, b"not ours").unwrap();
+        assert!(store.compact().await.is_err());
+        assert_eq!(std::fs::read(&next).unwrap(), b"not ours");
+        std::fs::remove_file(&next).unwrap();
+        // Writes go on in the current segment.
+        model.put(&store, "/c", "3").await;
+        model.put(&store, "/d", "4").await;
+        assert_eq!(only_segment(dir.path()), segment);
+    }
+    // A crash between making the next segment and removing it again
+    // leaves it empty, with a name older than what the log holds; and the
+    // real last segment has a torn tail. The leftover goes, the torn tail
+    // is cut: the store opens.
+    std::fs::write(dir.path().join("wal-00000000000000000003"), b"").unwrap();
+    let mut bytes = std::fs::read(&segment).unwrap();
+    bytes.extend_from_slice(&[7, 0, 0]);
+    std::fs::write(&segment, &bytes).unwrap();
+    let store = Store::open(dir.path(), Options::default()).unwrap();
+    assert_eq!(Model::of(&store), model);
+    model.put(&store, "/e", "5").await;
+    drop(store);
+    let store = Store::open(dir.path(), Options::default()).unwrap();
+    assert_eq!(Model::of(&store), model);
+    assert!(!dir.path().join("wal-00000000000000000003").exists());
+}
+
+#[tokio::test]
+async fn a_segment_after_a_gap_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    write_records(dir.path(), 3).await;
+    // Revisions 4 to 9 are nowhere.
+    std::fs::write(dir.path().join("wal-00000000000000000010"), b"").unwrap();
+    let error = Store::open(dir.path(), Options::default())
+        .err()
+        .expect("a gap is refused");
+    assert!(error.to_string().contains("missing"), "{error}");
 }
 
 #[tokio::test]

@@ -259,3 +259,21 @@ async fn a_replay_larger_than_the_buffer_is_lagged() {
     }
     assert_eq!(got, 4);
 }
+
+#[tokio::test]
+async fn a_watch_from_a_revision_not_reached_yet_skips_the_changes_up_to_it() {
+    let store = Store::in_memory(Options::default());
+    store.put("/a", vec![], Precondition::None).await.unwrap();
+    let mut watcher = store.watch("/", 3).unwrap();
+    for key in ["/b", "/c", "/d"] {
+        store.put(key, vec![], Precondition::None).await.unwrap();
+    }
+    let changes = take(&mut watcher, 1).await;
+    assert_eq!(seen(&changes), [(4, ChangeKind::Created, "/d".to_string())]);
+    // Waiting for a revision: reached within the limit, or not.
+    let waiting = store.wait_for(5, Duration::from_secs(5));
+    let writing = store.put("/e", vec![], Precondition::None);
+    let (reached, _) = tokio::join!(waiting, writing);
+    assert_eq!(reached, 5);
+    assert_eq!(store.wait_for(7, Duration::from_millis(50)).await, 5);
+}

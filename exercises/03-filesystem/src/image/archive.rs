@@ -44,7 +44,7 @@ impl fmt::Display for Refusal {
 /// way (the last component may be one: it is replaced, not followed).
 pub fn entry_destination(rootfs: &Path, entry: &Path) -> Result<PathBuf, Refusal> {
     todo!(
-        "Walk entry.components(), pushing each Normal part onto a copy of rootfs: skip CurDir (`.`); RootDir or Prefix: Err(Refusal::Absolute); ParentDir: Err(Refusal::ParentDir). Before pushing a part, if the path built so far is below rootfs and is a symlink (fs::symlink_metadata), Err(Refusal::ThroughSymlink(that path relative to rootfs))."
+        "exercise 3: where the archive entry `entry` goes inside `rootfs`, or the Refusal that keeps it out"
     )
 }
 // ANCHOR_END: entry_destination

@@ -25,7 +25,7 @@ impl ImageName {
     /// one, the tag is `latest`.
     pub fn parse(name: &str) -> Result<ImageName, ImageError> {
         todo!(
-            "Refuse, in this order (return Err(BadName::X.of(name))): Empty; Character (any char that is_control() or is_whitespace()); Absolute (a leading '/'). Split the tag off after the last ':' that follows the last '/' (none: DEFAULT_TAG); refuse Tag unless valid_tag. Then each '/'-separated part of the repository: EmptyPart if \"\", DotPart if \".\" or \"..\", Part unless valid_part."
+            "exercise 2: check an image name and split it into repository and tag (`latest` when none), or say what is wrong"
         )
     }
     // ANCHOR_END: parse

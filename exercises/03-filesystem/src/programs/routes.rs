@@ -87,8 +87,32 @@ impl Reply {
 /// | `/crash?code=N` | [`Reply::crash`] with N (default 1; 0 to 255, else a bad request) |
 /// | anything else | 200 with [`Identity::page`] |
 pub fn route(request: &Request, identity: &Identity, health: &mut Health) -> Reply {
-    todo!(
-        "Split request.target at the first '?' into path and query. Match the path as in the table above (the query matters only to /crash: find the `code=N` pair among the `&`-separated ones; N must parse as a number from 0 to 255, else Reply::bad_request(\"code must be a number from 0 to 255\"))."
-    )
+    let (path, query) = request
+        .target
+        .split_once('?')
+        .unwrap_or((&request.target, ""));
+    match path {
+        "/healthz" => Reply::probe(health.live),
+        "/ready" => Reply::probe(health.ready),
+        "/healthz/fail" | "/healthz/ok" => {
+            health.live = path.ends_with("/ok");
+            Reply::switched("healthz", health.live)
+        }
+        "/ready/fail" | "/ready/ok" => {
+            health.ready = path.ends_with("/ok");
+            Reply::switched("ready", health.ready)
+        }
+        "/crash" => {
+            let code = query
+                .split('&')
+                .find_map(|pair| pair.strip_prefix("code="))
+                .map_or(Some(1), |code| code.parse::<u8>().ok());
+            match code {
+                Some(code) => Reply::crash(i32::from(code)),
+                None => Reply::bad_request("code must be a number from 0 to 255"),
+            }
+        }
+        _ => Reply::ok(identity.page(request)),
+    }
 }
 // ANCHOR_END: route

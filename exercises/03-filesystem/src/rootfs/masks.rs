@@ -4,6 +4,7 @@ use std::path::Path;
 use nix::mount::{MsFlags, mount};
 
 use super::bind;
+use super::target::{Attributes, set_recursively};
 
 /// Paths runc hides: kernel memory, key rings, timers and firmware that a
 /// container has no business reading (some leak host information, some
@@ -38,24 +39,29 @@ pub const READ_ONLY_PATHS: &[&str] = &[
 /// on this kernel needs no hiding.
 pub fn mask_path(path: &Path) -> nix::Result<()> {
     todo!(
-        "Look at the path with std::fs::metadata: missing means nothing to do; a directory gets mount(\"tmpfs\", path, \"tmpfs\", MS_RDONLY, None); anything else gets a bind mount (MS_BIND) of /dev/null."
+        "exercise 5: hide `path` from the container: a file reads as empty, a directory as an empty read-only one"
     )
 }
 // ANCHOR_END: mask_path
 
 /// Makes `path` read-only (it stays visible): bind it onto itself, then
-/// remount that bind read-only. A bind mount cannot be made read-only in
-/// the same call that creates it.
+/// make that bind read-only, with every mount below it (a bind mount
+/// cannot be made read-only in the same call that creates it).
 pub(crate) fn make_read_only(path: &Path) -> nix::Result<()> {
     if !path.exists() {
         return Ok(());
     }
     bind(path, path, true)?;
-    remount_read_only(path)
+    let read_only = Attributes {
+        read_only: true,
+        ..Attributes::default()
+    };
+    set_recursively(path, read_only)
 }
 
-/// Remounts an existing bind mount read-only, keeping the flags that the
-/// kernel would otherwise refuse to drop in a user namespace.
+/// Remounts one existing mount read-only (not the mounts below it),
+/// keeping the flags that the kernel would otherwise refuse to drop in a
+/// user namespace.
 pub(crate) fn remount_read_only(path: &Path) -> nix::Result<()> {
     let locked = locked_flags(path);
     mount(
@@ -69,7 +75,7 @@ pub(crate) fn remount_read_only(path: &Path) -> nix::Result<()> {
 
 /// nosuid, nodev and noexec of a mount, which a remount must repeat: in a
 /// user namespace, clearing them is refused with EPERM.
-fn locked_flags(path: &Path) -> MsFlags {
+pub(crate) fn locked_flags(path: &Path) -> MsFlags {
     let Ok(stat) = nix::sys::statvfs::statvfs(path) else {
         return MsFlags::empty();
     };

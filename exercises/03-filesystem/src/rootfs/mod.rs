@@ -7,11 +7,16 @@ mod devices;
 mod masks;
 mod mounts;
 mod pivot;
+mod target;
 
 pub use devices::{DEVICES, populate_dev};
 pub use masks::{MASKED_PATHS, READ_ONLY_PATHS, mask_path};
 pub use mounts::mount_root;
 pub use pivot::pivot_into;
+pub use target::{
+    Attributes, Kind, Target, open_by_secure_join, open_in_root, open_root, remount_each,
+    set_recursively,
+};
 
 use std::path::{Path, PathBuf};
 

@@ -14,7 +14,7 @@ use nix::unistd::{chdir, pivot_root};
 /// a mount point.
 pub fn pivot_into(new_root: &Path) -> nix::Result<()> {
     todo!(
-        "chdir into new_root; pivot_root(\".\", \".\") stacks the old root on top of the new one at \".\"; unmount it with umount2(\".\", MntFlags::MNT_DETACH) (lazily: things may still be using it); chdir(\"/\")."
+        "exercise 6: make `new_root` the root of this mount namespace and leave the old root unreachable"
     )
 }
 // ANCHOR_END: pivot_into

@@ -134,7 +134,7 @@ impl Ipam {
 /// `Ok(false)` when the address is already someone's.
 pub fn claim(dir: &Path, ip: Ipv4Addr, owner: &str) -> io::Result<bool> {
     todo!(
-        "Open dir.join(ip.to_string()) with OpenOptions: write(true) and create_new(true) (that is O_CREAT|O_EXCL: it fails with ErrorKind::AlreadyExists if the file exists, atomically). AlreadyExists means Ok(false); other errors are errors. Write the owner and \"\\n\" into the new file and return Ok(true)."
+        "exercise 7: take `ip` for `owner` unless someone already has it: Ok(true) if taken now, Ok(false) if it was someone's"
     )
 }
 // ANCHOR_END: claim

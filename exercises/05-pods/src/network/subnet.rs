@@ -133,7 +133,7 @@ impl Subnet {
     /// address. Empty for subnets too small to hold a pod (/31 and /32).
     pub fn candidates(&self, last: Option<Ipv4Addr>) -> Vec<Ipv4Addr> {
         todo!(
-            "Pod addresses run from network+2 (network+1 is the gateway) to broadcast-1 (compute with u32::from). If `last` is one of them, start at the one after it and wrap around to the first, ending with `last` itself; otherwise start at the first. A /31 or /32 has none."
+            "exercise 5: the addresses a pod may get, in the order to try them: right after `last`, wrapping around"
         )
     }
     // ANCHOR_END: candidates

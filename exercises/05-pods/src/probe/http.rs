@@ -46,33 +46,9 @@ pub fn request_path(path: &str) -> String {
 /// probe that reused a kept-alive connection would not notice that the
 /// server stopped accepting new ones.
 pub fn request(get: &HttpGet, authority: &str) -> String {
-    let custom = |name: &str| {
-        get.headers
-            .iter()
-            .find(|header| header.name.eq_ignore_ascii_case(name))
-            .map(|header| header.value.as_str())
-    };
-    let host = custom("Host").unwrap_or(authority);
-    let user_agent = custom("User-Agent").unwrap_or(USER_AGENT);
-    let accept = custom("Accept").unwrap_or("*/*");
-
-    let mut text = format!("GET {} HTTP/1.1\r\n", request_path(&get.path));
-    text.push_str(&format!("Host: {host}\r\n"));
-    text.push_str(&format!("User-Agent: {user_agent}\r\n"));
-    if !accept.is_empty() {
-        text.push_str(&format!("Accept: {accept}\r\n"));
-    }
-    text.push_str("Connection: close\r\n");
-    for header in &get.headers {
-        let replaced = ["Host", "User-Agent", "Accept"]
-            .iter()
-            .any(|name| header.name.eq_ignore_ascii_case(name));
-        if !replaced {
-            text.push_str(&format!("{}: {}\r\n", header.name, header.value));
-        }
-    }
-    text.push_str("\r\n");
-    text
+    todo!(
+        "exercise 3: the HTTP/1.1 GET request text that the kubelet sends for `get` to `authority`"
+    )
 }
 // ANCHOR_END: request
 
@@ -81,7 +57,7 @@ pub fn request(get: &HttpGet, authority: &str) -> String {
 /// as in `HTTP/1.1 200 OK`. The errors read like Go's HTTP client's.
 pub fn parse_status_line(line: &str) -> Result<u16, String> {
     todo!(
-        "Split at the first space into version and rest (no space: Err(format!(\"malformed HTTP response {{line:?}}\"))). The code is the rest up to the next space; it must be exactly three ASCII digits, else Err(format!(\"malformed HTTP status code {{code:?}}\")). The version must be HTTP/1.0 or HTTP/1.1, else Err(format!(\"malformed HTTP version {{version:?}}\"))."
+        "exercise 4: the status code of a response's first line, like `HTTP/1.1 200 OK`, or an error saying what is malformed"
     )
 }
 // ANCHOR_END: parse_status_line

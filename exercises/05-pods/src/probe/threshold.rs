@@ -82,7 +82,7 @@ impl Tracker {
     /// the published status changes, `None` when it stays as it was.
     pub fn observe(&mut self, passed: bool) -> Option<Status> {
         todo!(
-            "Count runs in a row with the same result (a different result starts a new run at 1). Once the run reaches success_threshold (for a pass) or failure_threshold (for a fail), the status becomes Success or Failure; return it only if that changed the status."
+            "exercise 2: count one probe run; return the new status when the published status changes, else None"
         )
     }
     // ANCHOR_END: observe

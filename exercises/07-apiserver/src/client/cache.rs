@@ -156,9 +156,7 @@ impl<K: Resource> Cache<K> {
     /// object as the event has it: its final state, at the version of
     /// the deletion), BOOKMARK and ERROR change nothing.
     pub fn apply(&self, event: WatchEvent<K>) -> Option<Change<K>> {
-        todo!(
-            "insert the object under ObjectKey::of(&object) for Added/Modified (Change::Updated with the replaced value when there was one, else Change::Added); remove it for Deleted (Change::Deleted with the event's object, the final state); None for Bookmark and Error"
-        )
+        todo!("exercise 6: apply one watch event to the cache and say what changed, if anything")
     }
     // ANCHOR_END: apply
 

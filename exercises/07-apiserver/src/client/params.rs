@@ -62,7 +62,7 @@ impl ListParams {
     /// version, paging), without the unset ones.
     pub fn list_pairs(&self) -> Vec<(&'static str, String)> {
         todo!(
-            "push (\"labelSelector\", ...), (\"fieldSelector\", ...), (\"resourceVersion\", ...), (\"limit\", ...) and (\"continue\", ...) for each field that is set and not empty, in this order"
+            "exercise 4: the query parameters of a list, in a fixed order, leaving out those not set"
         )
     }
     // ANCHOR_END: list_pairs

@@ -176,7 +176,7 @@ impl Position {
     /// a resume does not ask for history the server has dropped).
     pub fn observe<K: Resource>(&mut self, item: &Result<WatchEvent<K>, ClientError>) -> Next {
         todo!(
-            "on an event, remember its object's metadata.resourceVersion (when set and not empty) and continue; an error that is_expired() stops the watch; any other error reconnects"
+            "exercise 5: take note of one item of the watch stream and say what to do next: continue, reconnect or stop"
         )
     }
     // ANCHOR_END: observe

@@ -70,7 +70,7 @@ fn resources(group: &str, version: &str) -> Option<Route> {
 /// cluster-scoped object or a list across all namespaces.
 fn target(group: &str, version: &str, rest: &[&str]) -> Option<Target> {
     todo!(
-        "`namespaces/{{ns}}/{{plural}}[/{{name}}[/{{sub}}]]` with a namespaced kind of this group and version (see RESOURCES) is a namespaced target. Otherwise `{{plural}}[/{{name}}[/{{sub}}]]`: the kind named by the plural, where a namespaced kind takes no name (a list across all namespaces) and more than two segments after the plural name nothing. Empty segments are None."
+        "exercise 7: the resource that the path segments after the group version name, or None when they name nothing"
     )
 }
 // ANCHOR_END: target

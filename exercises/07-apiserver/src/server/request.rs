@@ -64,10 +64,16 @@ pub async fn handle(server: &Server, request: Request) -> ApiResult<Response> {
     let named = call.target.name.is_some();
     match (sub.as_deref(), named, method) {
         (None, false, Method::GET) if call.query.flag("watch")? => watch::serve(server, call).await,
-        (None, false, Method::GET) => handlers::list(server, &call),
+        (None, false, Method::GET) => {
+            handlers::fresh_enough(server, &call).await?;
+            handlers::list(server, &call)
+        }
         (None, false, Method::POST) => handlers::create(server, &call).await,
         (None, false, Method::DELETE) => handlers::delete_collection(server, &call).await,
-        (None, true, Method::GET) => handlers::get(server, &call),
+        (None, true, Method::GET) => {
+            handlers::fresh_enough(server, &call).await?;
+            handlers::get(server, &call)
+        }
         (None, true, Method::PUT) => handlers::update(server, &call).await,
         (None, true, Method::PATCH) => handlers::patch(server, &call).await,
         (None, true, Method::DELETE) => handlers::delete(server, &call).await,

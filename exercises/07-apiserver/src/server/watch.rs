@@ -181,7 +181,7 @@ impl Session {
     /// and a change the client cannot see is no event at all.
     fn line(&self, change: &Change) -> Option<Bytes> {
         todo!(
-            "`before`: change.prev exists and matches the filter (everything matches an empty filter; else decode with from_entry). `after`: not a deletion and change.entry matches. false/true is ADDED, true/true MODIFIED, true/false DELETED (for an update, show the previous value with the change's mod_revision), false/false no event. The line is event_line(kind, &self.body(&shown))."
+            "exercise 8: the event line that this watcher sees for `change`, through its selectors, or None when it sees nothing"
         )
     }
     // ANCHOR_END: line

@@ -7,12 +7,22 @@
 //! ```text
 //! frame   = len: u32 LE | crc: u32 LE | payload (len bytes)
 //!           crc is the CRC-32 (IEEE) of the payload
-//! payload = revision: u64 LE | create_revision: u64 LE | kind: u8 | key_len: u32 LE | key | value
+//! record  = revision: u64 LE | create_revision: u64 LE | kind: u8 | key_len: u32 LE | key | value
 //!           kind 1 = put (value = the rest of the payload), 2 = delete (no value)
+//! log payload      = batch: u64 LE | record
+//!           batch is the revision of the first record of the same group
+//!           commit (one write, one fdatasync, then the acknowledgements)
+//! snapshot payload = record (a put whose revision is the key's mod revision)
 //! ```
 //!
-//! A log record's `revision` is the write's; a snapshot entry is a put
-//! whose `revision` is the key's mod revision. Integers are little-endian.
+//! Why the log records carry their batch: a crash can only tear the batch
+//! that was being written, which nobody was told about yet (the answers
+//! wait for the fdatasync). Recovery may cut that batch off, and only that
+//! one. A torn write can leave a hole anywhere in the batch, with later
+//! sectors of the *same* batch intact after it; an intact frame of a
+//! *later* batch after a hole, though, proves that the hole is in a batch
+//! that was synced and acknowledged: damage, not a torn tail.
+//! Integers are little-endian.
 
 use std::sync::Arc;
 
@@ -59,13 +69,34 @@ impl Record {
     pub fn encode(&self, out: &mut Vec<u8>) {
         let value = self.value.as_deref().unwrap_or_default();
         let mut payload = Vec::with_capacity(MIN_PAYLOAD + self.key.len() + value.len());
+        self.encode_payload(&mut payload);
+        frame(&payload, out);
+    }
+
+    fn encode_payload(&self, payload: &mut Vec<u8>) {
+        let value = self.value.as_deref().unwrap_or_default();
         payload.extend_from_slice(&self.revision.to_le_bytes());
         payload.extend_from_slice(&self.create_revision.to_le_bytes());
         payload.push(if self.value.is_some() { PUT } else { DELETE });
         payload.extend_from_slice(&(self.key.len() as u32).to_le_bytes());
         payload.extend_from_slice(self.key.as_bytes());
         payload.extend_from_slice(value);
+    }
+
+    /// Appends the record's log frame: the record behind the first
+    /// revision of its batch.
+    pub fn encode_logged(&self, batch: Revision, out: &mut Vec<u8>) {
+        let value = self.value.as_deref().unwrap_or_default();
+        let mut payload = Vec::with_capacity(8 + MIN_PAYLOAD + self.key.len() + value.len());
+        payload.extend_from_slice(&batch.to_le_bytes());
+        self.encode_payload(&mut payload);
         frame(&payload, out);
+    }
+
+    /// Reads a log payload back: the batch it belongs to and the record.
+    pub fn decode_logged(payload: &[u8]) -> Option<(Revision, Record)> {
+        let (batch, rest) = take_u64(payload)?;
+        Some((batch, Record::decode(rest)?))
     }
 
     /// Reads a payload back; `None` if it does not hold a record (a frame
@@ -111,10 +142,17 @@ pub fn frame(payload: &[u8], out: &mut Vec<u8>) {
 /// length, or a checksum that does not match (garbled bytes).
 pub fn unframe(bytes: &[u8]) -> Option<(&[u8], usize)> {
     todo!(
-        "Read the header (length, then CRC-32, both u32 little-endian). Refuse a length below MIN_PAYLOAD or beyond the bytes you have, and a payload whose crc32fast::hash differs from the header's. Return the payload and HEADER + length."
+        "exercise 3: the payload of the frame at the start of `bytes` and the frame's whole length, or None if it is not intact"
     )
 }
 // ANCHOR_END: unframe
+
+/// The batch of the intact log frame at the start of `bytes`, whatever its
+/// record holds: enough to tell which group commit wrote it.
+pub fn logged_batch(bytes: &[u8]) -> Option<Revision> {
+    let (payload, _) = unframe(bytes)?;
+    Some(take_u64(payload)?.0)
+}
 
 /// Every intact record at the start of `bytes`, and how many bytes they
 /// take: reading stops at the first frame that is torn, garbled or not a

@@ -91,11 +91,14 @@ impl State {
                 oldest: self.history_start,
             });
         }
-        let (sender, watcher) = Watcher::new(prefix, self.watcher_buffer);
+        // A revision the store has not reached yet: nothing to replay, and
+        // the changes up to it are skipped as they come (Kubernetes' watch
+        // cache sends only events newer than the requested version).
+        let (sender, watcher) = Watcher::new(prefix, after, self.watcher_buffer);
         // Under the same lock as `apply`: no change can slip in between the
         // replay and the registration, so there is neither gap nor double.
         for change in self.history.range(replay_start(&self.history, after)..) {
-            if !sender.offer(change) {
+            if !sender.replay(change) {
                 return Ok(watcher);
             }
         }
@@ -123,7 +126,7 @@ impl State {
 /// revision, or the history's length when there is none.
 fn replay_start(history: &VecDeque<Change>, after: Revision) -> usize {
     todo!(
-        "The history is sorted by mod_revision: find the first change whose revision is greater than `after` (VecDeque::partition_point does it in O(log n))."
+        "exercise 2: the index in the history of the first change after revision `after` (the history's length if none)"
     )
 }
 // ANCHOR_END: replay_start

@@ -8,10 +8,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::mpsc;
 
-use super::Change;
+use super::{Change, Revision};
 
 pub(crate) struct WatcherSender {
     prefix: String,
+    /// Changes up to this revision are not for this watcher: it asked for
+    /// what comes after a revision the store had not reached yet.
+    after: Revision,
     sender: mpsc::Sender<Change>,
     lagged: Arc<AtomicBool>,
 }
@@ -20,6 +23,15 @@ impl WatcherSender {
     /// Queues the change if it is under the watcher's prefix; false when the
     /// watcher is gone or too far behind (it is then dropped).
     pub fn offer(&self, change: &Change) -> bool {
+        if change.entry.mod_revision <= self.after {
+            return !self.sender.is_closed();
+        }
+        self.replay(change)
+    }
+
+    /// Queues a change from the history (the caller picked it), like
+    /// [`WatcherSender::offer`] without the revision check.
+    pub fn replay(&self, change: &Change) -> bool {
         if !change.key.starts_with(&self.prefix) {
             return !self.sender.is_closed();
         }
@@ -41,12 +53,15 @@ pub struct Watcher {
 }
 
 impl Watcher {
-    pub(crate) fn new(prefix: &str, buffer: usize) -> (WatcherSender, Watcher) {
+    /// A watcher of the changes under `prefix` with revisions above
+    /// `after`.
+    pub(crate) fn new(prefix: &str, after: Revision, buffer: usize) -> (WatcherSender, Watcher) {
         let (sender, receiver) = mpsc::channel(buffer);
         let lagged = Arc::new(AtomicBool::new(false));
         (
             WatcherSender {
                 prefix: prefix.to_string(),
+                after,
                 sender,
                 lagged: lagged.clone(),
             },

@@ -80,6 +80,7 @@ impl Writer {
         disk: Option<Disk>,
         options: Options,
         counters: Arc<Counters>,
+        applied: tokio::sync::watch::Sender<super::Revision>,
     ) -> Writer {
         let (sender, receiver) = mpsc::channel();
         let thread = std::thread::Builder::new()
@@ -90,6 +91,7 @@ impl Writer {
                     disk,
                     options,
                     counters,
+                    applied,
                     failed: None,
                     snapshot: None,
                 };
@@ -131,6 +133,8 @@ struct Thread {
     disk: Option<Disk>,
     options: Options,
     counters: Arc<Counters>,
+    /// Told the revision after each applied batch.
+    applied: tokio::sync::watch::Sender<super::Revision>,
     /// Why the log can no longer be written, once it cannot: every later
     /// write fails with it (reopen the store to recover).
     failed: Option<String>,
@@ -217,6 +221,7 @@ impl Thread {
             });
             let _ = reply.send(answer);
         }
+        self.applied.send_replace(state.revision());
     }
 
     /// Starts a new log segment and writes a snapshot of everything before
@@ -349,7 +354,7 @@ fn check(
     delete: bool,
 ) -> Result<(), StoreError> {
     todo!(
-        "Deleting a missing key is NotFound. Absent (create) fails with AlreadyExists if the key is there; Present and Revision(_) need the key (NotFound); Revision(r) also needs the current mod_revision to be r, else Conflict with the current one. Anything else goes ahead."
+        "exercise 1: whether a write with this precondition may go ahead, given the key's current entry"
     )
 }
 // ANCHOR_END: check

@@ -42,7 +42,10 @@ impl fmt::Display for Refusal {
 /// /etc`. So: no absolute names, no `..`, and no existing symlink on the
 /// way (the last component may be one: it is replaced, not followed).
 pub fn entry_destination(rootfs: &Path, entry: &Path) -> Result<PathBuf, Refusal> {
-    // exercise: Walk entry.components(), pushing each Normal part onto a copy of rootfs: skip CurDir (`.`); RootDir or Prefix: Err(Refusal::Absolute); ParentDir: Err(Refusal::ParentDir). Before pushing a part, if the path built so far is below rootfs and is a symlink (fs::symlink_metadata), Err(Refusal::ThroughSymlink(that path relative to rootfs)).
+    // exercise 3: where the archive entry `entry` goes inside `rootfs`, or the Refusal that keeps it out
+    // hint: `Path::components()` splits a path into typed parts (RootDir, CurDir, ParentDir, Normal): decide what each kind means for a name that came from an untrusted archive.
+    // hint: An absolute name (RootDir or Prefix) and any `..` are refused outright; `.` is skipped. Build the destination one Normal part at a time, and before going into a part, make sure the path built so far is not a symlink (`fs::symlink_metadata`, which does not follow links); only the last part may be one.
+    // hint: destination = rootfs.to_path_buf(); for each component: CurDir → skip; RootDir | Prefix → Err(Refusal::Absolute); ParentDir → Err(Refusal::ParentDir); Normal(part) → if destination != rootfs and symlink_metadata(&destination) says symlink, Err(Refusal::ThroughSymlink(destination.strip_prefix(rootfs))), else destination.push(part). Finally Ok(destination).
     let mut destination = rootfs.to_path_buf();
     for component in entry.components() {
         match component {

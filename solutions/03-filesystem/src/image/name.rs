@@ -23,7 +23,10 @@ impl ImageName {
     /// last `/` (a `:` before it belongs to a registry's port); without
     /// one, the tag is `latest`.
     pub fn parse(name: &str) -> Result<ImageName, ImageError> {
-        // exercise: Refuse, in this order (return Err(BadName::X.of(name))): Empty; Character (any char that is_control() or is_whitespace()); Absolute (a leading '/'). Split the tag off after the last ':' that follows the last '/' (none: DEFAULT_TAG); refuse Tag unless valid_tag. Then each '/'-separated part of the repository: EmptyPart if "", DotPart if "." or "..", Part unless valid_part.
+        // exercise 2: check an image name and split it into repository and tag (`latest` when none), or say what is wrong
+        // hint: Check the whole name first, then split, then check each part. Each refusal is one BadName variant: `Err(BadName::X.of(name))`; the tests expect them in the order the enum lists them.
+        // hint: Whole name: Empty, then Character (a control or whitespace char), then Absolute (a leading '/'). The tag follows the last ':' after the last '/' (a ':' earlier is a registry's port): `rfind` twice. Then `valid_tag`, and each '/'-separated part of the repository: "" is EmptyPart, "." or ".." DotPart, and `valid_part` decides Part.
+        // hint: last_part_start = name.rfind('/').map_or(0, |i| i + 1); match name[last_part_start..].rfind(':'): Some(c) splits at last_part_start + c into (repository, tag), None gives (name, DEFAULT_TAG). Refuse Tag unless valid_tag(tag); loop over repository.split('/') with the three part checks; return ImageName { repository, tag } as Strings.
         if name.is_empty() {
             return Err(BadName::Empty.of(name));
         }

@@ -86,7 +86,6 @@ impl Reply {
 /// | `/crash?code=N` | [`Reply::crash`] with N (default 1; 0 to 255, else a bad request) |
 /// | anything else | 200 with [`Identity::page`] |
 pub fn route(request: &Request, identity: &Identity, health: &mut Health) -> Reply {
-    // exercise: Split request.target at the first '?' into path and query. Match the path as in the table above (the query matters only to /crash: find the `code=N` pair among the `&`-separated ones; N must parse as a number from 0 to 255, else Reply::bad_request("code must be a number from 0 to 255")).
     let (path, query) = request
         .target
         .split_once('?')

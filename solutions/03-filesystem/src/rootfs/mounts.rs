@@ -1,12 +1,14 @@
-use std::path::{Path, PathBuf};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::path::Path;
 
 use namespaces::InitError;
+use nix::fcntl::OFlag;
 use nix::mount::{MsFlags, mount};
 
-use super::devices::{io_errno, populate_dev};
+use super::devices::populate_dev;
 use super::masks::{make_read_only, remount_read_only};
+use super::target::{Attributes, Kind, Target, open_in_root, open_root};
 use super::{Layer, MASKED_PATHS, READ_ONLY_PATHS, RootfsPlan, bind, mask_path, pivot_into};
-use crate::secure_join;
 
 fn step(what: impl Into<String>) -> impl FnOnce(nix::Error) -> InitError {
     let what = what.into();
@@ -52,53 +54,69 @@ pub fn mount_root(plan: &RootfsPlan) -> Result<(), InitError> {
         }
     }
 
-    let proc = directory_in(&root, "/proc")?;
-    mount(
-        Some("proc"),
-        &proc,
-        Some("proc"),
-        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
-        None::<&str>,
-    )
-    .map_err(step("mount /proc"))?;
+    // Every target is opened inside the root and mounted through its
+    // descriptor: the image's symlinks (or a racing neighbour) cannot send
+    // a mount outside.
+    let root_fd = open_root(&root).map_err(step("open the new root"))?;
+    let root_fd = root_fd.as_fd();
+    target(root_fd, "/proc", Kind::Directory)?
+        .mount_fs(
+            "proc",
+            "proc",
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+            None,
+        )
+        .map_err(step("mount /proc"))?;
 
-    let dev = directory_in(&root, "/dev")?;
-    mount(
-        Some("tmpfs"),
-        &dev,
-        Some("tmpfs"),
-        MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME,
-        Some("mode=755,size=65536k"),
+    // Not nodev: the device nodes live here.
+    target(root_fd, "/dev", Kind::Directory)?
+        .mount_fs(
+            "tmpfs",
+            "tmpfs",
+            MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME,
+            Some("mode=755,size=65536k"),
+        )
+        .map_err(step("mount /dev"))?;
+    // The descriptor still names the directory under the new tmpfs; a
+    // fresh lookup finds the tmpfs itself.
+    let dev = open_in_root(
+        root_fd,
+        Path::new("/dev"),
+        OFlag::O_PATH | OFlag::O_DIRECTORY,
     )
-    .map_err(step("mount /dev"))?;
-    populate_dev(&dev).map_err(step("populate /dev"))?;
+    .map_err(step("open /dev"))?;
+    populate_dev(dev.as_fd()).map_err(step("populate /dev"))?;
 
-    let sys = directory_in(&root, "/sys")?;
-    mount_sys(&sys)?;
+    mount_sys(target(root_fd, "/sys", Kind::Directory)?)?;
 
     for name in ETC_FILES {
         let source = plan.dir.join("etc").join(name);
         if source.exists() {
-            let target = file_in(&root, &Path::new("/etc").join(name))?;
-            bind(&source, &target, false).map_err(step(format!("mount /etc/{name}")))?;
+            let path = Path::new("/etc").join(name);
+            target(root_fd, &path, Kind::File)?
+                .bind(&source, Attributes::VOLUME)
+                .map_err(step(format!("mount /etc/{name}")))?;
         }
     }
 
     for volume in &plan.volumes {
-        let target = if volume.source.is_dir() {
-            directory_in(&root, &volume.target)?
+        let kind = if volume.source.is_dir() {
+            Kind::Directory
         } else {
-            file_in(&root, &volume.target)?
+            Kind::File
         };
         let what = format!(
             "mount volume {} at {}",
             volume.source.display(),
             volume.target.display()
         );
-        bind(&volume.source, &target, true).map_err(step(what.clone()))?;
-        if volume.read_only {
-            remount_read_only(&target).map_err(step(what))?;
-        }
+        let attributes = Attributes {
+            read_only: volume.read_only,
+            ..Attributes::VOLUME
+        };
+        target(root_fd, &volume.target, kind)?
+            .bind(&volume.source, attributes)
+            .map_err(step(what))?;
     }
 
     pivot_into(&root).map_err(step("pivot_root into the new root"))?;
@@ -118,38 +136,26 @@ pub fn mount_root(plan: &RootfsPlan) -> Result<(), InitError> {
 
 /// A read-only `/sys`. A new sysfs shows the container's own network
 /// devices; where the kernel refuses one (a user namespace without its own
-/// network), the host's is bound read-only instead.
-fn mount_sys(sys: &Path) -> Result<(), InitError> {
+/// network), the host's is bound read-only instead, with every mount below
+/// it read-only too.
+fn mount_sys(sys: Target) -> Result<(), InitError> {
     let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC | MsFlags::MS_RDONLY;
-    if mount(Some("sysfs"), sys, Some("sysfs"), flags, None::<&str>).is_ok() {
+    if sys.mount_fs("sysfs", "sysfs", flags, None).is_ok() {
         return Ok(());
     }
-    bind("/sys", sys, true)
-        .and_then(|()| remount_read_only(sys))
+    let attributes = Attributes {
+        read_only: true,
+        nosuid: true,
+        nodev: true,
+        noexec: true,
+    };
+    sys.bind(Path::new("/sys"), attributes)
         .map_err(step("mount /sys"))
 }
 
-/// The directory `path` inside `root`, created if missing, never outside
-/// `root` whatever symlinks the image holds.
-fn directory_in(root: &Path, path: impl AsRef<Path>) -> Result<PathBuf, InitError> {
+/// `path` inside `root` opened as a mount target of `kind`, created if
+/// missing, never outside `root` whatever symlinks the image holds.
+fn target(root: BorrowedFd, path: impl AsRef<Path>, kind: Kind) -> Result<Target, InitError> {
     let path = path.as_ref();
-    let target = secure_join(root, path).map_err(step(format!("resolve {}", path.display())))?;
-    std::fs::create_dir_all(&target)
-        .map_err(|error| step(format!("create {}", path.display()))(io_errno(error)))?;
-    Ok(target)
-}
-
-/// The file `path` inside `root`, created empty if missing (a bind mount
-/// needs something to mount over).
-fn file_in(root: &Path, path: &Path) -> Result<PathBuf, InitError> {
-    let target = secure_join(root, path).map_err(step(format!("resolve {}", path.display())))?;
-    if let Some(parent) = target.parent() {
-        std::fs::create_dir_all(parent)
-            .map_err(|error| step(format!("create {}", path.display()))(io_errno(error)))?;
-    }
-    if !target.exists() {
-        std::fs::File::create(&target)
-            .map_err(|error| step(format!("create {}", path.display()))(io_errno(error)))?;
-    }
-    Ok(target)
+    Target::open(root, path, kind).map_err(step(format!("open the mount point {}", path.display())))
 }

@@ -132,7 +132,10 @@ impl Ipam {
 /// owner's id and a newline, only if it does not exist yet (O_EXCL).
 /// `Ok(false)` when the address is already someone's.
 pub fn claim(dir: &Path, ip: Ipv4Addr, owner: &str) -> io::Result<bool> {
-    // exercise: Open dir.join(ip.to_string()) with OpenOptions: write(true) and create_new(true) (that is O_CREAT|O_EXCL: it fails with ErrorKind::AlreadyExists if the file exists, atomically). AlreadyExists means Ok(false); other errors are errors. Write the owner and "\n" into the new file and return Ok(true).
+    // exercise 7: take `ip` for `owner` unless someone already has it: Ok(true) if taken now, Ok(false) if it was someone's
+    // hint: Two pods may ask for the same address at the same moment, from two processes. The file system can decide atomically who was first: creating a file that must not exist yet either works or fails, never both.
+    // hint: OpenOptions with write(true) and create_new(true) is open(2) with O_CREAT|O_EXCL: it fails with ErrorKind::AlreadyExists when the file is there. The file `dir/<ip>` holds the owner and a newline; if writing it fails, remove it, or the address is held for nobody forever.
+    // hint: path = dir.join(ip.to_string()); match OpenOptions::new().write(true).create_new(true).open(&path): AlreadyExists → Ok(false), other errors → Err; then file.write_all(format!("{owner}\n").as_bytes()), on error fs::remove_file(&path) and return the error; Ok(true).
     let path = dir.join(ip.to_string());
     let mut file = match fs::OpenOptions::new()
         .write(true)

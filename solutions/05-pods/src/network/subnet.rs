@@ -131,7 +131,10 @@ impl Subnet {
     /// new one. Never the network address, the gateway or the broadcast
     /// address. Empty for subnets too small to hold a pod (/31 and /32).
     pub fn candidates(&self, last: Option<Ipv4Addr>) -> Vec<Ipv4Addr> {
-        // exercise: Pod addresses run from network+2 (network+1 is the gateway) to broadcast-1 (compute with u32::from). If `last` is one of them, start at the one after it and wrap around to the first, ending with `last` itself; otherwise start at the first. A /31 or /32 has none.
+        // exercise 5: the addresses a pod may get, in the order to try them: right after `last`, wrapping around
+        // hint: IPv4 addresses are 32-bit numbers: `u32::from(ip)` and `Ipv4Addr::from(n)` convert, and ranges of numbers do the rest. Which addresses of the subnet are not for pods?
+        // hint: The network address, the gateway (network + 1) and the broadcast address are taken, so pods get network + 2 up to broadcast - 1 (none in a /31 or /32). Start after `last` when `last` is one of those, else at the first, and go round: the part after the start, then the part before it.
+        // hint: first = u32::from(self.network) as u64 + 2; end = u32::from(self.broadcast()) as u64 (exclusive); if first >= end return empty; start = last + 1 if last is in first..end, else first; (start..end).chain(first..start).map(|n| Ipv4Addr::from(n as u32)).collect().
         let first = u32::from(self.network) as u64 + 2;
         let end = u32::from(self.broadcast()) as u64; // exclusive
         if first >= end {

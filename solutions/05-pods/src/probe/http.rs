@@ -45,6 +45,10 @@ pub fn request_path(path: &str) -> String {
 /// probe that reused a kept-alive connection would not notice that the
 /// server stopped accepting new ones.
 pub fn request(get: &HttpGet, authority: &str) -> String {
+    // exercise 3: the HTTP/1.1 GET request text that the kubelet sends for `get` to `authority`
+    // hint: An HTTP/1.1 request is text: a request line, header lines, an empty line, each ended by \r\n. `request_path` (given) makes the path. Look at a real one: `curl -v http://127.0.0.1:8080/` prints what it sends.
+    // hint: The kubelet sends Host (the authority), User-Agent (USER_AGENT), Accept (`*/*`) and `Connection: close`, in that order; a custom header named Host, User-Agent or Accept (compare without case) replaces the default value (an empty Accept drops that line); the other custom headers follow, in their order.
+    // hint: custom(name) = the first get.headers value whose name eq_ignore_ascii_case(name). Text: "GET {request_path(&get.path)} HTTP/1.1\r\n", "Host: {custom Host or authority}\r\n", "User-Agent: {custom or USER_AGENT}\r\n", "Accept: {custom or */*}\r\n" unless empty, "Connection: close\r\n", then each header not one of those three as "{name}: {value}\r\n", then "\r\n".
     let custom = |name: &str| {
         get.headers
             .iter()
@@ -79,7 +83,10 @@ pub fn request(get: &HttpGet, authority: &str) -> String {
 /// The status code of a response's first line (without its line break),
 /// as in `HTTP/1.1 200 OK`. The errors read like Go's HTTP client's.
 pub fn parse_status_line(line: &str) -> Result<u16, String> {
-    // exercise: Split at the first space into version and rest (no space: Err(format!("malformed HTTP response {line:?}"))). The code is the rest up to the next space; it must be exactly three ASCII digits, else Err(format!("malformed HTTP status code {code:?}")). The version must be HTTP/1.0 or HTTP/1.1, else Err(format!("malformed HTTP version {version:?}")).
+    // exercise 4: the status code of a response's first line, like `HTTP/1.1 200 OK`, or an error saying what is malformed
+    // hint: A status line is `<version> <code> <reason>`, split by spaces; the reason may be missing or contain spaces itself. The errors read like Go's HTTP client's (see the tests).
+    // hint: Split once at the first space (no space: `malformed HTTP response {line:?}`). The code runs up to the next space and must be exactly three ASCII digits (`malformed HTTP status code {code:?}`). The version must be HTTP/1.0 or HTTP/1.1 (`malformed HTTP version {version:?}`), checked after the code.
+    // hint: let Some((version, rest)) = line.split_once(' ') else { Err(...) }; code = rest.split(' ').next().unwrap_or(rest); check code.len() == 3 and code.bytes().all(|b| b.is_ascii_digit()); check the version; code.parse() (mapping the error to the status-code message).
     let Some((version, rest)) = line.split_once(' ') else {
         return Err(format!("malformed HTTP response {line:?}"));
     };

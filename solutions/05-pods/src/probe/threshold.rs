@@ -80,7 +80,10 @@ impl Tracker {
     /// Counts one probe run (`passed` or not). Returns the new status when
     /// the published status changes, `None` when it stays as it was.
     pub fn observe(&mut self, passed: bool) -> Option<Status> {
-        // exercise: Count runs in a row with the same result (a different result starts a new run at 1). Once the run reaches success_threshold (for a pass) or failure_threshold (for a fail), the status becomes Success or Failure; return it only if that changed the status.
+        // exercise 2: count one probe run; return the new status when the published status changes, else None
+        // hint: A probe's status flips only after several results in a row agree (success_threshold passes, failure_threshold failures): keep a run length, as a run-length encoder does.
+        // hint: `self.last` remembers the previous result and `self.run` how many in a row: the same result lengthens the run, a different one starts a new run of 1. A run that reaches its threshold sets the status (Success for passes, Failure for failures), and that is news only if the status was something else.
+        // hint: if self.last == Some(passed) { self.run = self.run.saturating_add(1) } else { self.last = Some(passed); self.run = 1 }; (threshold, reached) = if passed { (success_threshold, Status::Success) } else { (failure_threshold, Status::Failure) }; if self.run < threshold || self.status == reached { return None }; self.status = reached; Some(reached).
         if self.last == Some(passed) {
             self.run = self.run.saturating_add(1);
         } else {

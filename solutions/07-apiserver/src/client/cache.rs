@@ -155,7 +155,10 @@ impl<K: Resource> Cache<K> {
     /// object as the event has it: its final state, at the version of
     /// the deletion), BOOKMARK and ERROR change nothing.
     pub fn apply(&self, event: WatchEvent<K>) -> Option<Change<K>> {
-        // exercise: insert the object under ObjectKey::of(&object) for Added/Modified (Change::Updated with the replaced value when there was one, else Change::Added); remove it for Deleted (Change::Deleted with the event's object, the final state); None for Bookmark and Error
+        // exercise 6: apply one watch event to the cache and say what changed, if anything
+        // hint: The cache is a map from ObjectKey (namespace and name) to the object; each event type changes it in its own way, as the doc comment lists. `insert` on a map returns the value it replaced.
+        // hint: ADDED and MODIFIED both store the object: what insert returns tells Added (nothing before) from Updated (with the old value). DELETED removes the key and reports the object as the event carries it. BOOKMARK and ERROR change nothing.
+        // hint: object = Arc::new(event.object); key = ObjectKey::of(object.as_ref()); Added | Modified → match self.write().insert(key, Arc::clone(&object)) { Some(old) → Some(Change::Updated { old, new: object }), None → Some(Change::Added(object)) }; Deleted → self.write().remove(&key); Some(Change::Deleted(object)); Bookmark | Error → None.
         let object = Arc::new(event.object);
         let key = ObjectKey::of(object.as_ref());
         match event.event_type {

@@ -60,7 +60,10 @@ impl ListParams {
     /// The query parameters of a list, in a fixed order (selectors,
     /// version, paging), without the unset ones.
     pub fn list_pairs(&self) -> Vec<(&'static str, String)> {
-        // exercise: push ("labelSelector", ...), ("fieldSelector", ...), ("resourceVersion", ...), ("limit", ...) and ("continue", ...) for each field that is set and not empty, in this order
+        // exercise 4: the query parameters of a list, in a fixed order, leaving out those not set
+        // hint: Each field that is set becomes one (name, value) pair, with the Kubernetes name of the parameter; the order is selectors, version, paging.
+        // hint: The names: labelSelector, fieldSelector, resourceVersion, limit, continue. An empty string counts as not set.
+        // hint: For ("labelSelector", label_selector), ("fieldSelector", field_selector), ("resourceVersion", resource_version): push when Some and not empty; then ("limit", limit.to_string()) when Some; then ("continue", token) when Some and not empty.
         let mut pairs = Vec::new();
         let text = [
             ("labelSelector", &self.label_selector),

@@ -174,7 +174,10 @@ impl Position {
     /// (that is what bookmarks are for: a quiet watch still moves on, so
     /// a resume does not ask for history the server has dropped).
     pub fn observe<K: Resource>(&mut self, item: &Result<WatchEvent<K>, ClientError>) -> Next {
-        // exercise: on an event, remember its object's metadata.resourceVersion (when set and not empty) and continue; an error that is_expired() stops the watch; any other error reconnects
+        // exercise 5: take note of one item of the watch stream and say what to do next: continue, reconnect or stop
+        // hint: A watch that breaks is resumed from the last resourceVersion seen, so every event must move the position. Errors are of two kinds: the server has forgotten that version (resuming is pointless), or anything else (worth a reconnect).
+        // hint: On an event, take its object's metadata().resource_version and keep it if it is set and not empty (a BOOKMARK moves the position too), then Continue. An error whose `is_expired()` is true means Stop; any other error means Reconnect.
+        // hint: match item { Ok(event) → if let Some(v) = event.object.metadata().resource_version.as_deref().filter(|v| !v.is_empty()) { self.resource_version = v.to_string() }; Next::Continue; Err(e) if e.is_expired() → Next::Stop; Err(_) → Next::Reconnect }.
         match item {
             Ok(event) => {
                 let version = event.object.metadata().resource_version.as_deref();

@@ -48,6 +48,27 @@ impl ApiError {
         ApiError::of(Status::failure(503, "ServiceUnavailable", message))
     }
 
+    /// A read not older than a resourceVersion the store has not reached
+    /// (kube-apiserver's `NewTooLargeResourceVersionError`): 504 Timeout,
+    /// with the cause clients look for and a hint to retry in a second.
+    pub fn too_large_resource_version(requested: u64, current: u64) -> ApiError {
+        let mut status = Status::failure(
+            504,
+            "Timeout",
+            format!("Timeout: Too large resource version: {requested}, current: {current}"),
+        );
+        status.details = Some(objects::StatusDetails {
+            causes: vec![objects::StatusCause {
+                reason: Some("ResourceVersionTooLarge".into()),
+                message: Some("Too large resource version".into()),
+                field: None,
+            }],
+            retry_after_seconds: Some(1),
+            ..Default::default()
+        });
+        ApiError::of(status)
+    }
+
     /// A path that names nothing the server serves.
     pub fn no_such_path(path: &str) -> ApiError {
         ApiError::of(Status::failure(

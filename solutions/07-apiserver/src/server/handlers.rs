@@ -45,6 +45,27 @@ pub fn get(server: &Server, call: &Call) -> ApiResult<Response> {
     ))
 }
 
+/// How long a read waits for a resourceVersion the store has not reached
+/// (kube-apiserver's watch cache waits 3 s: `blockTimeout`).
+pub const FRESHNESS_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// A get or list with a resourceVersion (other than 0) must see a state
+/// not older than it. One the store has not reached yet is waited for a
+/// little, then refused with 504 Timeout: never answered with older data.
+pub async fn fresh_enough(server: &Server, call: &Call) -> ApiResult<()> {
+    let Some(wanted) = call.query.resource_version()?.filter(|rv| *rv > 0) else {
+        return Ok(());
+    };
+    if server.store.revision() >= wanted {
+        return Ok(());
+    }
+    let current = server.store.wait_for(wanted, FRESHNESS_WAIT).await;
+    if current >= wanted {
+        return Ok(());
+    }
+    Err(ApiError::too_large_resource_version(wanted, current))
+}
+
 /// Label and field selectors of a list or watch, checked.
 pub struct Filter {
     labels: Option<Selector>,

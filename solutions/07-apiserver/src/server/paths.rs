@@ -68,7 +68,10 @@ fn resources(group: &str, version: &str) -> Option<Route> {
 /// `namespaces/{ns}/{plural}...` is namespaced; `{plural}...` is a
 /// cluster-scoped object or a list across all namespaces.
 fn target(group: &str, version: &str, rest: &[&str]) -> Option<Target> {
-    // exercise: `namespaces/{ns}/{plural}[/{name}[/{sub}]]` with a namespaced kind of this group and version (see RESOURCES) is a namespaced target. Otherwise `{plural}[/{name}[/{sub}]]`: the kind named by the plural, where a namespaced kind takes no name (a list across all namespaces) and more than two segments after the plural name nothing. Empty segments are None.
+    // exercise 7: the resource that the path segments after the group version name, or None when they name nothing
+    // hint: Slice patterns make path routing readable: `if let ["namespaces", namespace, plural, more @ ..] = rest`. RESOURCES lists every kind with its group, version, plural and whether it is namespaced.
+    // hint: Two shapes. `namespaces/{ns}/{plural}[/{name}[/{sub}]]` names a namespaced kind of this group and version. Otherwise `{plural}[/{name}[/{sub}]]`: a cluster-scoped object, or, for a namespaced kind with nothing after the plural, a list across all namespaces. More than two segments after the plural name nothing; an empty segment is None.
+    // hint: find(plural) = RESOURCES.iter().find(group, version and plural equal); named(s) = (!s.is_empty()).then(|| s.to_string()). First the namespaced shape when find(plural) is namespaced and more.len() <= 2 → Target { info, namespace: named(ns), name: more.first().and_then(named), subresource: more.get(1).and_then(named) }. Else split_first, find, refuse more.len() > 2 or (namespaced and !more.is_empty()), and build a Target without namespace.
     let find = |plural: &str| {
         RESOURCES
             .iter()

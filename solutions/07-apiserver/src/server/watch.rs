@@ -179,7 +179,10 @@ impl Session {
     /// one that stops is DELETED, one that matches throughout is MODIFIED,
     /// and a change the client cannot see is no event at all.
     fn line(&self, change: &Change) -> Option<Bytes> {
-        // exercise: `before`: change.prev exists and matches the filter (everything matches an empty filter; else decode with from_entry). `after`: not a deletion and change.entry matches. false/true is ADDED, true/true MODIFIED, true/false DELETED (for an update, show the previous value with the change's mod_revision), false/false no event. The line is event_line(kind, &self.body(&shown)).
+        // exercise 8: the event line that this watcher sees for `change`, through its selectors, or None when it sees nothing
+        // hint: A watcher with a selector sees an object only while it matches. So ask two questions: did the object match before the change, and does it match after? The four answers are four outcomes.
+        // hint: Before: the change has a previous value and it matches (an empty filter matches everything; else decode it with `from_entry`). After: the change is no deletion and its entry matches. false/true is ADDED, true/true MODIFIED, true/false DELETED, false/false no event. An update that leaves the selection is shown with its previous value, at the change's mod_revision.
+        // hint: matches(entry) = self.filter.is_everything() || self.filter.matches(&from_entry(self.info, entry)); before = change.prev.as_ref().is_some_and(matches); after = change.kind != ChangeKind::Deleted && matches(&change.entry); pick the kind; shown = Entry { mod_revision: change.entry.mod_revision, ..prev.clone() } for an Updated change with !after, else change.entry.clone(); Some(event_line(kind, &self.body(&shown))).
         let matches = |entry: &Entry| {
             self.filter.is_everything() || self.filter.matches(&from_entry(self.info, entry))
         };

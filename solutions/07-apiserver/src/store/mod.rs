@@ -11,8 +11,9 @@
 //! On disk (see `recovery` for the layout): a log of framed, checksummed
 //! records, and now and then a snapshot of every key, after which the
 //! older log goes. Opening a directory reads the snapshot and the log
-//! after it; whatever a crash tore off the end of the log was never
-//! acknowledged.
+//! after it; a last batch torn by a crash (never acknowledged) is cut off
+//! and kept aside, while damage to acknowledged writes stops the start and
+//! changes nothing.
 
 mod record;
 mod recovery;
@@ -28,6 +29,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
 
+pub use wal::{LogFile, LogLayer};
 pub use watch::Watcher;
 
 use state::State;
@@ -123,6 +125,9 @@ pub struct Options {
     /// Write a snapshot (and start the log afresh) once the log holds this
     /// many bytes: bounds both recovery time and disk use. 0: never.
     pub snapshot_after: u64,
+    /// A layer between the log and its files (tests: a simulated power
+    /// cut that forgets whatever was not synced). None: the files.
+    pub log_layer: Option<LogLayer>,
 }
 
 impl Default for Options {
@@ -132,6 +137,7 @@ impl Default for Options {
             watcher_buffer: 10_000,
             durable: true,
             snapshot_after: 64 << 20,
+            log_layer: None,
         }
     }
 }
@@ -157,6 +163,8 @@ pub struct Stats {
 #[derive(Clone)]
 pub struct Store {
     state: Arc<Mutex<State>>,
+    /// The revision of the last applied batch, for those who wait for one.
+    applied: tokio::sync::watch::Receiver<Revision>,
     writer: Arc<Writer>,
     counters: Arc<Counters>,
     dir: Option<PathBuf>,
@@ -170,7 +178,7 @@ impl Store {
     /// Blocking file I/O: from async code, call it in `spawn_blocking` or
     /// before the server starts.
     pub fn open(dir: &Path, options: Options) -> Result<Store, StoreError> {
-        let recovered = recovery::recover(dir, options.durable)?;
+        let recovered = recovery::recover(dir, options.durable, options.log_layer.clone())?;
         let mut state = State::new(&options);
         state.restore(recovered.entries, recovered.revision);
         let disk = Disk {
@@ -191,10 +199,18 @@ impl Store {
 
     fn start(state: State, disk: Option<Disk>, options: Options, counters: Arc<Counters>) -> Store {
         let dir = disk.as_ref().map(|disk| disk.dir.clone());
+        let (applied_sender, applied) = tokio::sync::watch::channel(state.revision());
         let state = Arc::new(Mutex::new(state));
-        let writer = Writer::start(state.clone(), disk, options, counters.clone());
+        let writer = Writer::start(
+            state.clone(),
+            disk,
+            options,
+            counters.clone(),
+            applied_sender,
+        );
         Store {
             state,
+            applied,
             writer: Arc::new(writer),
             counters,
             dir,
@@ -280,6 +296,16 @@ impl Store {
             snapshots: counter(&self.counters.snapshots),
             log_bytes: counter(&self.counters.log_bytes),
         }
+    }
+
+    /// Waits until the store has reached `revision`, for at most `limit`;
+    /// returns the current revision, reached or not. Kubernetes makes a
+    /// read "not older than" a version it has not reached yet wait like
+    /// this, then gives up with a timeout.
+    pub async fn wait_for(&self, revision: Revision, limit: std::time::Duration) -> Revision {
+        let mut applied = self.applied.clone();
+        let _ = tokio::time::timeout(limit, applied.wait_for(|now| *now >= revision)).await;
+        self.revision()
     }
 
     /// Every change under `prefix` after revision `after`: first those

@@ -2,27 +2,42 @@
 //! after it, in revision order.
 //!
 //! ```text
-//! dir/LOCK                     held (flock) while a store has the directory open
-//! dir/snap-<revision>          every live key at <revision>
-//! dir/wal-<first revision>     the log, one segment per snapshot interval
+//! dir/LOCK                        held (flock) while a store has the directory open
+//! dir/snap-<revision>             every live key at <revision>
+//! dir/wal-<first revision>        the log, one segment per snapshot interval
+//! dir/wal-<first>.torn-<offset>   a torn last batch cut off at <offset>, kept for a look
 //! ```
 //!
 //! Revisions have no gaps: every write takes the next one. So recovery
 //! knows exactly which record must come next, and a record that is torn,
-//! garbled or out of sequence ends the log. In the last segment that is
-//! the normal trace of a crash in the middle of an append (never
-//! acknowledged): the tail is cut off. In an older segment, which was
-//! whole and synced before the next one began, it is damage: the store
-//! refuses to open rather than lose acknowledged writes silently.
+//! garbled or out of sequence is where the good log ends. What follows may
+//! be cut off only if it is the batch that a crash interrupted: that batch
+//! was never acknowledged (the answers wait for its fdatasync). Everything
+//! else refuses the start, naming the file and the byte, and changes
+//! nothing on disk:
+//!
+//! - damage in an older segment (it was whole and synced before the next
+//!   one began);
+//! - damage in the last segment followed by an intact record of a *later*
+//!   batch (each log record names the first revision of its batch): that
+//!   later batch was written after the damaged one had been synced and
+//!   acknowledged. Intact records of the *same* batch after the damage are
+//!   still a torn write: the disk may have written its sectors in any
+//!   order (etcd's WAL reasons the same way about torn entries);
+//! - a segment that starts after a gap in the revisions.
+//!
+//! The bytes cut off are kept aside in `wal-<first>.torn-<offset>`, with a
+//! warning, so that nothing vanishes silently. An empty segment left by a
+//! rotation that did not finish holds nothing and is removed.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use super::record::{self, Record};
 use super::snapshot::{self, TEMP_SUFFIX, snapshot_revision};
-use super::wal::{Wal, segment_start, sync_dir};
+use super::wal::{LogLayer, Wal, segment_name, segment_start, sync_dir};
 use super::{Entry, Revision, StoreError};
 
 /// What a directory holds once recovered.
@@ -34,7 +49,11 @@ pub(crate) struct Recovered {
     pub lock: File,
 }
 
-pub(crate) fn recover(dir: &Path, durable: bool) -> Result<Recovered, StoreError> {
+pub(crate) fn recover(
+    dir: &Path,
+    durable: bool,
+    layer: Option<LogLayer>,
+) -> Result<Recovered, StoreError> {
     if !dir.exists() {
         std::fs::create_dir_all(dir)?;
         // The directory's own entry must survive a crash too.
@@ -60,22 +79,49 @@ pub(crate) fn recover(dir: &Path, durable: bool) -> Result<Recovered, StoreError
     };
     let snapshot_revision = revision;
 
-    let mut wal = None;
+    // Read everything first and decide; touch the files only once the
+    // whole log is known to be sound.
+    let mut sizes = Vec::with_capacity(files.segments.len());
+    for (_, path) in &files.segments {
+        sizes.push(std::fs::metadata(path)?.len());
+    }
+    let last_written = sizes.iter().rposition(|size| *size > 0);
+    let mut empty = Vec::new();
+    // The segment to go on appending to: its start, path and good length.
+    let mut active: Option<(Revision, PathBuf, u64)> = None;
+    let mut torn: Option<(Revision, PathBuf, u64, Vec<u8>)> = None;
     for (index, (start, path)) in files.segments.iter().enumerate() {
-        let last = index + 1 == files.segments.len();
+        if sizes[index] == 0 {
+            empty.push((*start, path.clone()));
+            continue;
+        }
+        // Each segment starts where the log before it ends (the first may
+        // also start inside what the snapshot holds).
+        let misplaced = match active {
+            None => *start > revision + 1,
+            Some(_) => *start != revision + 1,
+        };
+        if misplaced {
+            return Err(misplaced_segment(path, *start, revision));
+        }
         let bytes = std::fs::read(path)?;
         let mut good = 0;
+        let mut batch = None;
         while let Some((payload, len)) = record::unframe(&bytes[good..]) {
-            let Some(record) = Record::decode(payload) else {
+            let Some((record_batch, record)) = Record::decode_logged(payload) else {
                 break;
             };
             if revision == snapshot_revision && record.revision <= snapshot_revision {
+                batch = Some(record_batch);
                 good += len; // already in the snapshot
                 continue;
             }
-            if record.revision != revision + 1 {
+            // In sequence, and in a batch that starts at its first record.
+            let next_batch = record_batch == record.revision || Some(record_batch) == batch;
+            if record.revision != revision + 1 || !next_batch {
                 break;
             }
+            batch = Some(record_batch);
             revision = record.revision;
             match record.value {
                 Some(value) => {
@@ -92,30 +138,73 @@ pub(crate) fn recover(dir: &Path, durable: bool) -> Result<Recovered, StoreError
             }
             good += len;
         }
-        if good < bytes.len() && !last {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!(
-                    "log segment {} (from revision {start}) is damaged at byte {good}",
-                    path.display()
-                ),
-            )
-            .into());
-        }
-        if last {
-            let file = OpenOptions::new().append(true).open(path)?;
-            if good < bytes.len() {
-                file.set_len(good as u64)?;
-                if durable {
-                    file.sync_all()?;
-                }
+        if good < bytes.len() {
+            let damaged = |why: String| -> StoreError {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "log segment {} is damaged at byte {good} (the record after revision {revision}): {why}; the store refuses to start and has changed nothing",
+                        path.display()
+                    ),
+                )
+                .into()
+            };
+            if Some(index) != last_written {
+                return Err(damaged(
+                    "a later segment follows, so this one was whole and acknowledged".into(),
+                ));
             }
-            wal = Some(Wal::resume(dir, file, good as u64, durable));
+            if let Some((at, later)) = later_batch(&bytes[good..], revision + 1) {
+                return Err(damaged(format!(
+                    "an intact record of a later batch (from revision {later}) follows at byte {}, so the damaged writes were acknowledged",
+                    good + at
+                )));
+            }
+            torn = Some((*start, path.clone(), good as u64, bytes[good..].to_vec()));
+        }
+        active = Some((*start, path.clone(), good as u64));
+    }
+    // After the last written segment: at most the one a finished rotation
+    // made for the next revision; older names are leftovers of a rotation
+    // that failed; a later name means revisions are missing.
+    for (start, path) in &empty {
+        if *start > revision + 1 {
+            return Err(misplaced_segment(path, *start, revision));
+        }
+        if *start == revision + 1 && last_written.is_none_or(|i| files.segments[i].0 < *start) {
+            active = Some((*start, path.clone(), 0));
         }
     }
-    let wal = match wal {
-        Some(wal) => wal,
-        None => Wal::create(dir, revision + 1, durable)?,
+
+    // Sound: now cut the torn batch (kept aside) and drop empty leftovers.
+    if let Some((start, path, good, cut)) = torn {
+        let aside = keep_aside(dir, start, good, &cut, durable)?;
+        let file = OpenOptions::new().write(true).open(&path)?;
+        file.set_len(good)?;
+        if durable {
+            file.sync_all()?;
+        }
+        eprintln!(
+            "store: {}: cut {} bytes of a torn last batch at byte {good} (a crash during its write; never acknowledged); kept in {}",
+            path.display(),
+            cut.len(),
+            aside.display(),
+        );
+    }
+    for (_, path) in &empty {
+        if active.as_ref().is_none_or(|(_, active, _)| active != path) {
+            std::fs::remove_file(path)?;
+        }
+    }
+    if durable && !empty.is_empty() {
+        sync_dir(dir)?;
+    }
+    let wal = match active {
+        Some((_, path, good)) => {
+            let file = OpenOptions::new().append(true).open(&path)?;
+            Wal::resume(&path, file, good, durable, layer)
+        }
+        None => Wal::create(dir, revision + 1, durable, layer)?,
     };
     remove_obsolete(dir, snapshot_revision)?;
     Ok(Recovered {
@@ -124,6 +213,68 @@ pub(crate) fn recover(dir: &Path, durable: bool) -> Result<Recovered, StoreError
         wal,
         lock,
     })
+}
+
+fn misplaced_segment(path: &Path, start: Revision, revision: Revision) -> StoreError {
+    let what = if start > revision + 1 {
+        "the revisions between are missing"
+    } else {
+        "it overlaps the log before it"
+    };
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!(
+            "log segment {} starts at revision {start}, but the log before it ends at revision {revision}: {what}; the store refuses to start and has changed nothing",
+            path.display()
+        ),
+    )
+    .into()
+}
+
+/// The first intact log frame in `tail` (at any byte: the damage may have
+/// garbled a length) that belongs to a batch after the one holding
+/// revision `expected`: its offset and its batch.
+fn later_batch(tail: &[u8], expected: Revision) -> Option<(usize, Revision)> {
+    (0..tail.len()).find_map(|at| {
+        record::logged_batch(&tail[at..])
+            .filter(|batch| *batch > expected)
+            .map(|batch| (at, batch))
+    })
+}
+
+/// Writes the bytes cut off a segment to `wal-<start>.torn-<offset>` (or
+/// that name with a number, if a file of that name is already there);
+/// returns its path.
+fn keep_aside(
+    dir: &Path,
+    start: Revision,
+    offset: u64,
+    bytes: &[u8],
+    durable: bool,
+) -> io::Result<PathBuf> {
+    let name = format!("{}.torn-{offset}", segment_name(start));
+    let mut candidate = name.clone();
+    for n in 1.. {
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(dir.join(&candidate))
+        {
+            Ok(mut file) => {
+                file.write_all(bytes)?;
+                if durable {
+                    file.sync_all()?;
+                    sync_dir(dir)?;
+                }
+                return Ok(dir.join(candidate));
+            }
+            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {
+                candidate = format!("{name}.{n}");
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    unreachable!("some name is free")
 }
 
 /// Deletes what the snapshot at `revision` makes useless: older snapshots
@@ -175,5 +326,97 @@ impl Files {
         files.snapshots.sort();
         files.segments.sort();
         Ok(files)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A log segment holding `batches` (each a list of revisions, one put
+    /// each), and where each record ends.
+    fn segment(batches: &[&[Revision]]) -> (Vec<u8>, Vec<usize>) {
+        let mut bytes = Vec::new();
+        let mut ends = Vec::new();
+        for batch in batches {
+            for revision in *batch {
+                let record = Record {
+                    revision: *revision,
+                    create_revision: *revision,
+                    key: format!("/k/{revision}"),
+                    value: Some(b"value".as_slice().into()),
+                };
+                record.encode_logged(batch[0], &mut bytes);
+                ends.push(bytes.len());
+            }
+        }
+        (bytes, ends)
+    }
+
+    /// Opens `dir` holding `bytes` as its only segment, with the byte at
+    /// `flip` garbled.
+    fn open(bytes: &[u8], flip: usize) -> (tempfile::TempDir, Result<Revision, String>) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut bytes = bytes.to_vec();
+        bytes[flip] ^= 0x10;
+        std::fs::write(dir.path().join(segment_name(1)), &bytes).unwrap();
+        let result = recover(dir.path(), false, None)
+            .map(|recovered| recovered.revision)
+            .map_err(|error| error.to_string());
+        (dir, result)
+    }
+
+    #[test]
+    fn intact_records_of_the_same_batch_after_a_hole_are_still_a_torn_tail() {
+        // The last batch is 2..=5; its third record has a hole, and its
+        // last two reached the disk whole.
+        let (bytes, ends) = segment(&[&[1], &[2, 3, 4, 5]]);
+        let (dir, result) = open(&bytes, ends[1] + 20);
+        assert_eq!(result, Ok(2));
+        let aside = dir
+            .path()
+            .join(format!("{}.torn-{}", segment_name(1), ends[1]));
+        assert_eq!(std::fs::read(aside).unwrap().len(), bytes.len() - ends[1]);
+        // Its first record garbled: the whole batch goes.
+        let (_, result) = open(&bytes, ends[0] + 20);
+        assert_eq!(result, Ok(1));
+    }
+
+    #[test]
+    fn a_segment_that_does_not_follow_the_one_before_is_refused() {
+        for (second, why) in [(5, "missing"), (2, "overlaps")] {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(
+                dir.path().join(segment_name(1)),
+                segment(&[&[1], &[2, 3]]).0,
+            )
+            .unwrap();
+            let (bytes, _) = segment(&[&[second]]);
+            std::fs::write(dir.path().join(segment_name(second)), bytes).unwrap();
+            let error = recover(dir.path(), false, None).err().expect("refused");
+            assert!(error.to_string().contains(why), "{error}");
+        }
+    }
+
+    #[test]
+    fn an_intact_record_of_a_later_batch_after_a_hole_is_damage() {
+        let (bytes, ends) = segment(&[&[1], &[2, 3], &[4, 5]]);
+        for record in [1, 2] {
+            let (dir, result) = open(&bytes, ends[record - 1] + 20);
+            let error = result.expect_err("damage in an acknowledged batch is refused");
+            assert!(
+                error.contains(&format!("damaged at byte {}", ends[record - 1]))
+                    && error.contains(&format!(
+                        "later batch (from revision 4) follows at byte {}",
+                        ends[2]
+                    )),
+                "{error}"
+            );
+            let names: Vec<_> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|item| item.unwrap().file_name())
+                .collect();
+            assert_eq!(names.len(), 2, "only the segment and LOCK: {names:?}");
+        }
     }
 }

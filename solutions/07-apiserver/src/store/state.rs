@@ -90,11 +90,14 @@ impl State {
                 oldest: self.history_start,
             });
         }
-        let (sender, watcher) = Watcher::new(prefix, self.watcher_buffer);
+        // A revision the store has not reached yet: nothing to replay, and
+        // the changes up to it are skipped as they come (Kubernetes' watch
+        // cache sends only events newer than the requested version).
+        let (sender, watcher) = Watcher::new(prefix, after, self.watcher_buffer);
         // Under the same lock as `apply`: no change can slip in between the
         // replay and the registration, so there is neither gap nor double.
         for change in self.history.range(replay_start(&self.history, after)..) {
-            if !sender.offer(change) {
+            if !sender.replay(change) {
                 return Ok(watcher);
             }
         }
@@ -121,7 +124,10 @@ impl State {
 /// in revision order): the index of the first change with a greater
 /// revision, or the history's length when there is none.
 fn replay_start(history: &VecDeque<Change>, after: Revision) -> usize {
-    // exercise: The history is sorted by mod_revision: find the first change whose revision is greater than `after` (VecDeque::partition_point does it in O(log n)).
+    // exercise 2: the index in the history of the first change after revision `after` (the history's length if none)
+    // hint: The history is sorted by revision: a sorted sequence invites a binary search rather than a scan.
+    // hint: VecDeque (like slices) has `partition_point`, which takes a predicate that is true for a first part of the sequence and false for the rest, and returns where the rest starts.
+    // hint: history.partition_point(|change| change.entry.mod_revision <= after).
     history.partition_point(|change| change.entry.mod_revision <= after)
 }
 // ANCHOR_END: replay_start

@@ -79,6 +79,7 @@ impl Writer {
         disk: Option<Disk>,
         options: Options,
         counters: Arc<Counters>,
+        applied: tokio::sync::watch::Sender<super::Revision>,
     ) -> Writer {
         let (sender, receiver) = mpsc::channel();
         let thread = std::thread::Builder::new()
@@ -89,6 +90,7 @@ impl Writer {
                     disk,
                     options,
                     counters,
+                    applied,
                     failed: None,
                     snapshot: None,
                 };
@@ -130,6 +132,8 @@ struct Thread {
     disk: Option<Disk>,
     options: Options,
     counters: Arc<Counters>,
+    /// Told the revision after each applied batch.
+    applied: tokio::sync::watch::Sender<super::Revision>,
     /// Why the log can no longer be written, once it cannot: every later
     /// write fails with it (reopen the store to recover).
     failed: Option<String>,
@@ -216,6 +220,7 @@ impl Thread {
             });
             let _ = reply.send(answer);
         }
+        self.applied.send_replace(state.revision());
     }
 
     /// Starts a new log segment and writes a snapshot of everything before
@@ -347,7 +352,10 @@ fn check(
     precondition: Precondition,
     delete: bool,
 ) -> Result<(), StoreError> {
-    // exercise: Deleting a missing key is NotFound. Absent (create) fails with AlreadyExists if the key is there; Present and Revision(_) need the key (NotFound); Revision(r) also needs the current mod_revision to be r, else Conflict with the current one. Anything else goes ahead.
+    // exercise 1: whether a write with this precondition may go ahead, given the key's current entry
+    // hint: This is optimistic concurrency: a write says what it expects to find (nothing, something, or a given revision) and fails if the store holds something else. Each StoreError variant names one way the expectation fails.
+    // hint: Deleting a missing key is NotFound. A create (Absent) fails with AlreadyExists when the key is there. Present and Revision(_) need the key (NotFound without it), and Revision(r) needs its mod_revision to be r, else Conflict with the current revision. Everything else goes ahead.
+    // hint: match (precondition, current) { (_, None) if delete → NotFound; (Absent, Some(_)) → AlreadyExists; (Present | Revision(_), None) → NotFound; (Revision(expected), Some(entry)) if entry.mod_revision != expected → Conflict { current: entry.mod_revision }; _ → Ok(()) }.
     match (precondition, current) {
         (_, None) if delete => Err(StoreError::NotFound),
         (Precondition::Absent, Some(_)) => Err(StoreError::AlreadyExists),
