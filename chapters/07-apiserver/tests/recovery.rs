@@ -148,8 +148,8 @@ async fn damage() {
         );
         assert_eq!(
             std::fs::read_dir(dir.path()).unwrap().count(),
-            2,
-            "nothing but the segment and LOCK"
+            3,
+            "nothing but the segment, LOCK and FORMAT"
         );
     }
 }

@@ -422,3 +422,33 @@ async fn a_snapshot_interrupted_before_its_rename_is_ignored() {
     assert_eq!(Model::of(&store), model);
     assert!(!temp.exists(), "the leftover is removed");
 }
+
+#[tokio::test]
+async fn a_directory_of_an_older_format_is_refused_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    write_records(dir.path(), 3).await;
+    let format = dir.path().join("FORMAT");
+    assert_eq!(
+        std::fs::read_to_string(&format).unwrap(),
+        "k8s-mini store 2\n"
+    );
+    let segment = only_segment(dir.path());
+    let before = std::fs::read(&segment).unwrap();
+
+    // An older k8s-mini wrote no FORMAT file: its log is not mistaken for a
+    // damaged one.
+    std::fs::remove_file(&format).unwrap();
+    let error = Store::open(dir.path(), Options::default())
+        .err()
+        .expect("a log without a FORMAT file");
+    assert!(error.to_string().contains("older k8s-mini"), "{error}");
+    assert!(error.to_string().contains("move the directory aside"), "{error}");
+
+    // A format this store does not know is refused too.
+    std::fs::write(&format, "k8s-mini store 9\n").unwrap();
+    let error = Store::open(dir.path(), Options::default())
+        .err()
+        .expect("an unknown format");
+    assert!(error.to_string().contains("k8s-mini store 9"), "{error}");
+    assert_eq!(std::fs::read(&segment).unwrap(), before, "nothing changed");
+}

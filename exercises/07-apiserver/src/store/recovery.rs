@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! dir/LOCK                        held (flock) while a store has the directory open
+//! dir/FORMAT                      which on-disk format the directory holds
 //! dir/snap-<revision>             every live key at <revision>
 //! dir/wal-<first revision>        the log, one segment per snapshot interval
 //! dir/wal-<first>.torn-<offset>   a torn last batch cut off at <offset>, kept for a look
@@ -70,6 +71,7 @@ pub(crate) fn recover(
         )
     })?;
     let files = Files::list(dir)?;
+    check_format(dir, &files, durable)?;
     for temp in &files.temporary {
         std::fs::remove_file(temp)?;
     }
@@ -214,6 +216,52 @@ pub(crate) fn recover(
         wal,
         lock,
     })
+}
+
+/// The name of the file that says which on-disk format a directory holds.
+const FORMAT_FILE: &str = "FORMAT";
+/// Format 2: every log record names the first revision of its batch.
+/// Format 1 (no `FORMAT` file) had no batches and cannot be read safely.
+const FORMAT: &str = "k8s-mini store 2\n";
+
+/// A directory with a log or snapshot must say it holds this format; an
+/// empty one is marked as holding it. A directory of an older k8s-mini is
+/// refused with what to do, not mistaken for a damaged log.
+fn check_format(dir: &Path, files: &Files, durable: bool) -> Result<(), StoreError> {
+    let path = dir.join(FORMAT_FILE);
+    let has_data = !files.segments.is_empty() || !files.snapshots.is_empty();
+    match std::fs::read_to_string(&path) {
+        Ok(found) if found == FORMAT => Ok(()),
+        Ok(found) => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "{} says {:?}, but this k8s-mini reads {:?}; the store refuses to start and has changed nothing",
+                path.display(),
+                found.trim(),
+                FORMAT.trim()
+            ),
+        )
+        .into()),
+        Err(error) if error.kind() == io::ErrorKind::NotFound && has_data => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "{} holds a store written by an older k8s-mini (its log records have no batches, and no {FORMAT_FILE} file): \
+                 move the directory aside and start with an empty one; the store has changed nothing",
+                dir.display()
+            ),
+        )
+        .into()),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {
+            let mut file = OpenOptions::new().write(true).create_new(true).open(&path)?;
+            file.write_all(FORMAT.as_bytes())?;
+            if durable {
+                file.sync_all()?;
+                sync_dir(dir)?;
+            }
+            Ok(())
+        }
+        Err(error) => Err(error.into()),
+    }
 }
 
 fn misplaced_segment(path: &Path, start: Revision, revision: Revision) -> StoreError {
