@@ -442,7 +442,10 @@ async fn a_directory_of_an_older_format_is_refused_with_what_to_do() {
         .err()
         .expect("a log without a FORMAT file");
     assert!(error.to_string().contains("older k8s-mini"), "{error}");
-    assert!(error.to_string().contains("move the directory aside"), "{error}");
+    assert!(
+        error.to_string().contains("move the directory aside"),
+        "{error}"
+    );
 
     // A format this store does not know is refused too.
     std::fs::write(&format, "k8s-mini store 9\n").unwrap();
