@@ -67,7 +67,7 @@ pub async fn run(args: ApiServerArgs, data_dir: &Path) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
+pub async fn wait_for_signal() -> anyhow::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut terminate = signal(SignalKind::terminate())?;
     tokio::select! {

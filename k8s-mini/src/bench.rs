@@ -27,7 +27,7 @@ use crate::chapters::process::{Event, RestartPolicy, Supervisor};
 pub struct BenchArgs {
     /// What to measure: containers against unshare and runc (chapter 04),
     /// bursts of pods against bursts of bare containers (chapter 05), or
-    /// the API server under load (chapter 07)
+    /// the API server under load (chapter 07), or the scheduler (chapter 09)
     #[arg(value_enum, default_value = "containers")]
     what: What,
     /// Pods only: how many bursts of --count
@@ -43,6 +43,12 @@ pub struct BenchArgs {
     /// Rounds: each contender starts this many containers
     #[arg(long, default_value_t = 50)]
     count: usize,
+    /// Scheduler only: how many Node objects
+    #[arg(long, default_value_t = 1000)]
+    nodes: usize,
+    /// Scheduler only: how many pods to bind
+    #[arg(long, default_value_t = 10000)]
+    pods: usize,
     /// Leave runc out (when it is not installed)
     #[arg(long)]
     no_runc: bool,
@@ -53,6 +59,7 @@ enum What {
     Containers,
     Pods,
     Api,
+    Scheduler,
 }
 
 pub async fn run(args: BenchArgs, data_dir: &Path) -> anyhow::Result<i32> {
@@ -62,6 +69,7 @@ pub async fn run(args: BenchArgs, data_dir: &Path) -> anyhow::Result<i32> {
             return crate::bench_pods::run(args.count, args.rounds, parallel, data_dir).await;
         }
         What::Api => return crate::bench_api::run(args.watchers).await,
+        What::Scheduler => return crate::bench_scheduler::run(args.nodes, args.pods).await,
         What::Containers => {}
     }
     if !nix::unistd::geteuid().is_root() {

@@ -298,7 +298,9 @@ fn pod_name(line: &[u8]) -> Option<&str> {
 }
 
 /// `k8s-mini apiserver` as a child process, on a free port.
-async fn start_server(dir: &std::path::Path) -> anyhow::Result<(tokio::process::Child, String)> {
+pub(crate) async fn start_server(
+    dir: &std::path::Path,
+) -> anyhow::Result<(tokio::process::Child, String)> {
     let program = std::env::current_exe()?;
     let mut child = tokio::process::Command::new(program)
         .arg("--data-dir")

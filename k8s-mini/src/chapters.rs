@@ -10,6 +10,8 @@ pub use select_04_cgroups as cgroups;
 pub use select_05_pods as pods;
 pub use select_06_objects as objects;
 pub use select_07_apiserver as apiserver;
+pub use select_08_kubelet as kubelet;
+pub use select_09_scheduler as scheduler;
 
 /// The chapters whose learner code is built in, for a notice at start.
 pub fn learner_chapters() -> Vec<&'static str> {
@@ -21,6 +23,8 @@ pub fn learner_chapters() -> Vec<&'static str> {
         (cfg!(feature = "learner-05"), "05-pods"),
         (cfg!(feature = "learner-06"), "06-objects"),
         (cfg!(feature = "learner-07"), "07-apiserver"),
+        (cfg!(feature = "learner-09"), "09-scheduler"),
+        (cfg!(feature = "learner-08"), "08-kubelet"),
     ]
     .into_iter()
     .filter_map(|(on, chapter)| on.then_some(chapter))

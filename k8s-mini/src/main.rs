@@ -7,14 +7,17 @@ mod apiserver;
 mod bench;
 mod bench_api;
 mod bench_pods;
+mod bench_scheduler;
 mod chapters;
 mod container;
 mod data_dir;
 mod duration;
 mod image;
+mod node;
 mod quantity;
 mod reset;
 mod run;
+mod scheduler;
 
 use std::path::PathBuf;
 
@@ -55,6 +58,12 @@ enum Command {
     /// Serve the Kubernetes API (chapter 07): kubectl and the official
     /// clients work against it
     Apiserver(apiserver::ApiServerArgs),
+    /// Run the node agent (chapter 08): register a node, keep its lease,
+    /// run the pods bound to it
+    Node(node::NodeArgs),
+    /// Run the scheduler (chapter 09): bind the pods that have no node to
+    /// the nodes that fit them best
+    Scheduler(scheduler::SchedulerArgs),
     /// Remove what crashed runs left behind: container directories and
     /// cgroups whose processes are gone
     Reset(reset::ResetArgs),
@@ -86,6 +95,8 @@ fn main() -> std::process::ExitCode {
         Command::Run(args) => block_on(run::run(args, &data_dir)),
         Command::Bench(args) => block_on(bench::run(args, &data_dir)),
         Command::Apiserver(args) => block_on(apiserver::run(args, &data_dir)),
+        Command::Scheduler(args) => block_on(scheduler::run(args)),
+        Command::Node(args) => block_on(node::run(args, &data_dir)),
     };
     match result {
         Ok(code) => std::process::ExitCode::from(u8::try_from(code).unwrap_or(1)),

@@ -47,6 +47,7 @@ fn run(
         env: Vec::new(),
         working_dir: working_dir.to_path_buf(),
         extensions: Default::default(),
+        shim: None,
     };
     let leaked = parent
         .leaked

@@ -82,6 +82,7 @@ fn an_ordinary_user_gets_a_container_where_it_is_root() {
         env: Vec::new(),
         working_dir: "/".into(),
         extensions: Default::default(),
+        shim: None,
     };
     // The user nobody must be able to run the program wherever the build
     // is (a home directory may be closed to others): give it a copy.

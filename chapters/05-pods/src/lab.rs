@@ -11,7 +11,7 @@ use std::time::Duration;
 use filesystem::image::ImageStore;
 use process::Backoff;
 
-use crate::pods::network::{NodeConfig, NodeNetwork, Subnet};
+use crate::pods::network::{NodeNetwork, Subnet};
 use crate::pods::{Container, PodHandle, PodRuntime, PodSpec, RuntimeConfig};
 
 /// How long a test waits for a pod to get somewhere before it gives up.
@@ -47,18 +47,8 @@ impl Lab {
             panic!("\n\n*** chapter 05's tests need every built-in image: {reason} ***\n\n");
         }
         let subnet = free_subnet("10.251");
-        let network = NodeNetwork::ensure(NodeConfig {
-            instance: instance.clone(),
-            pod_cidr: subnet,
-            // Every test's subnet, and the book's service CIDR.
-            cluster_cidrs: vec![
-                "10.251.0.0/16".parse().expect("a subnet"),
-                "10.96.0.0/16".parse().expect("a subnet"),
-            ],
-            data_dir: tmp.path().to_path_buf(),
-            netns: None,
-        })
-        .expect("the node's pod network");
+        let network = NodeNetwork::ensure(crate::node_config(&instance, subnet, tmp.path()))
+            .expect("the node's pod network");
         let runtime = PodRuntime::new(RuntimeConfig {
             instance: instance.clone(),
             init_program: init_program.into(),

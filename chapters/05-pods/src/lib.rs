@@ -11,9 +11,11 @@ pub use exercise as pods;
 #[cfg(feature = "solution")]
 pub use solution as pods;
 
+mod agent;
 mod describe;
 mod lab;
 
+pub use agent::{AgentArgs, agent_pods, application_pid, node_config};
 pub use describe::{describe, events};
 pub use lab::{LIMIT, Lab, free_subnet};
 pub use testkit::{guard, redact};

@@ -140,4 +140,9 @@ pub struct ContainerConfig {
     /// by their [`Extension`](crate::Extension).
     #[serde(default)]
     pub extensions: BTreeMap<String, serde_json::Value>,
+    /// When set, the first process is the container's shim: it holds the
+    /// application's output and exit status itself, so that the container
+    /// outlives the agent that started it (see [`Shim`](crate::Shim)).
+    #[serde(default)]
+    pub shim: Option<crate::Shim>,
 }

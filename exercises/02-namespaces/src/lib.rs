@@ -24,6 +24,10 @@
 //!    zombies and forwards signals to it until it exits,
 //! 5. the first process relays signals to PID 1 and finally exits exactly as
 //!    the application did, so the supervisor sees the application's status.
+//!
+//! With a [`Shim`] in the configuration, the first process also holds the
+//! application's output and writes its log and its exit status to files,
+//! in a session of its own: the container then survives its agent.
 
 mod config;
 mod error;
@@ -33,6 +37,7 @@ mod network;
 mod privileges;
 mod runtime;
 mod setup;
+mod shim;
 mod signals;
 mod stage;
 mod userns;
@@ -43,6 +48,9 @@ pub use extension::{Extension, NoExtension};
 pub use init::{ReapResult, reap_children};
 pub use network::loopback_up;
 pub use privileges::{Privileges, UnsupportedReason};
-pub use runtime::{CONFIG_VAR, INIT_ARG, Runtime, run_init_if_requested, run_init_with};
+pub use runtime::{
+    CONFIG_VAR, INIT_ARG, Runtime, attach_shim, run_init_if_requested, run_init_with,
+};
+pub use shim::{Shim, read_exit_file};
 pub use signals::{exit_like, is_forwarded};
 pub use userns::{id_map_line, write_id_maps};

@@ -15,6 +15,7 @@ use nix::unistd::{ForkResult, fork};
 use process::ExitStatus;
 
 use crate::init::wait_and_forward;
+use crate::shim::{self, ShimFiles, ShimPipes};
 use crate::signals::{exit_like, restore, take_over, waited_signals};
 use crate::{ContainerConfig, Extension, InitError, Namespace, clone_flags, setup, write_id_maps};
 
@@ -57,6 +58,17 @@ fn stage_zero(
     extension: &dyn Extension,
 ) -> Result<ExitStatus, InitError> {
     let isolation = &config.isolation;
+    // A shim's files are host paths: open them before anything changes
+    // what the paths name.
+    let mut shim_files = match &config.shim {
+        Some(shim) => Some(ShimFiles::open(shim).map_err(|error| {
+            setup_failed(
+                "open the shim's files",
+                Errno::from_raw(error.raw_os_error().unwrap_or(libc::EIO)),
+            )
+        })?),
+        None => None,
+    };
     // The init processes run the runtime's own binary: a crash of theirs
     // must not leave its memory (the configuration, the host's paths) in a
     // core file. Only the soft limit goes down, so that the application
@@ -93,6 +105,11 @@ fn stage_zero(
     // PID namespace cannot send itself a fatal signal.
     let (status_read, status_write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|source| setup_failed("create a pipe", source))?;
+    // As a shim, this process holds the application's output itself.
+    let shim_pipes = match &config.shim {
+        Some(_) => Some(ShimPipes::new().map_err(|source| setup_failed("create a pipe", source))?),
+        None => None,
+    };
     let signals = waited_signals();
     take_over(&signals).map_err(|source| setup_failed("take over signals", source))?;
     // SAFETY: this process is single-threaded (it is the init program, fresh
@@ -100,12 +117,29 @@ fn stage_zero(
     match unsafe { fork() }.map_err(|source| setup_failed("fork PID 1", source))? {
         ForkResult::Child => {
             drop(status_read);
+            if let Some(pipes) = shim_pipes
+                && let Err(source) = pipes.install_in_child()
+            {
+                fail(&setup_failed("take the shim's pipes as output", source));
+            }
             pid_one(config, extension, &signals, status_write, inherited)
         }
         ForkResult::Parent { child } => {
             drop(status_write);
-            let own = wait_and_forward(child, &signals);
-            Ok(read_status(status_read).unwrap_or(own))
+            let own = match (shim_pipes, &mut shim_files) {
+                (Some(pipes), Some(files)) => {
+                    shim::detach();
+                    shim::run(child, &signals, pipes.into_readers(), files)
+                }
+                _ => wait_and_forward(child, &signals),
+            };
+            let status = read_status(status_read).unwrap_or(own);
+            if let Some(files) = &shim_files {
+                // Nobody to tell if this fails: the agent then finds no
+                // file and reports the status as unknown.
+                let _ = files.write_exit(status);
+            }
+            Ok(status)
         }
     }
 }
@@ -328,23 +362,14 @@ fn reader_alive(pipe: BorrowedFd) -> bool {
     !(ready > 0 && poll.revents & libc::POLLERR != 0)
 }
 
-/// The wire format of the status pipe: "code N" or "signal N".
+/// The wire format of the status pipe: "code N" or "signal N", as in the
+/// shim's exit file.
 fn write_status(pipe: OwnedFd, status: ExitStatus) {
-    let text = match status {
-        ExitStatus::Code(code) => format!("code {code}"),
-        ExitStatus::Signal(signal) => format!("signal {signal}"),
-    };
-    let _ = std::fs::File::from(pipe).write_all(text.as_bytes());
+    let _ = std::fs::File::from(pipe).write_all(shim::status_text(status).as_bytes());
 }
 
 fn read_status(pipe: OwnedFd) -> Option<ExitStatus> {
     let mut text = String::new();
     std::fs::File::from(pipe).read_to_string(&mut text).ok()?;
-    let (kind, number) = text.split_once(' ')?;
-    let number = number.parse().ok()?;
-    match kind {
-        "code" => Some(ExitStatus::Code(number)),
-        "signal" => Some(ExitStatus::Signal(number)),
-        _ => None,
-    }
+    shim::parse_status(&text)
 }

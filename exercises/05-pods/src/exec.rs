@@ -17,6 +17,7 @@ use crate::PodError;
 use crate::pod::{Pod, Running};
 use crate::probe::{BoxFuture, Exec, ExecOutput, run_command};
 use crate::sandbox::namespace_path;
+use crate::session::{ExecSession, ExecStreams};
 
 // ANCHOR: exec_isolation
 /// How an exec'd process is isolated: it creates no namespace, it enters
@@ -93,6 +94,28 @@ pub(crate) async fn exec(
             container: container.to_string(),
             source,
         })
+}
+
+/// Starts `line` in the container named `container` of the pod with the
+/// streams asked for, and returns at once: the caller drives the session.
+pub(crate) fn exec_session(
+    pod: &Pod,
+    container: &str,
+    line: &[String],
+    streams: ExecStreams,
+) -> Result<ExecSession, PodError> {
+    let running = pod
+        .running
+        .lock()
+        .unwrap()
+        .get(container)
+        .cloned()
+        .ok_or_else(|| PodError::NotRunning(container.to_string()))?;
+    let command = exec_command(pod, container, &running, line)?;
+    ExecSession::spawn(command, streams).map_err(|source| PodError::Exec {
+        container: container.to_string(),
+        source,
+    })
 }
 
 /// Exec probes of one container go through here.

@@ -10,6 +10,7 @@ use tokio::task::JoinHandle;
 use crate::PodError;
 use crate::pod::{Pod, PodEvent};
 use crate::probe::ExecOutput;
+use crate::session::{ExecSession, ExecStreams};
 use crate::status::PodStatus;
 
 /// A pod on this node. Dropping the handle does not stop the pod: call
@@ -102,9 +103,29 @@ impl PodHandle {
         )
     }
 
+    /// The pid of the container's first process (its shim, chapter 02's
+    /// stage zero) while it runs: the same before and after an agent's
+    /// restart when the container was adopted, not restarted.
+    pub fn container_pid(&self, container: &str) -> Option<u32> {
+        self.pod
+            .running
+            .lock()
+            .unwrap()
+            .get(container)
+            .map(|running| running.pid)
+    }
+
     /// What happened to the pod so far, oldest first.
     pub fn events(&self) -> Vec<PodEvent> {
         self.pod.events()
+    }
+
+    /// What the node's server needs of the pod (its logs, streaming exec):
+    /// cheap to clone, and usable while the handle stays with its owner.
+    pub fn io(&self) -> PodIo {
+        PodIo {
+            pod: self.pod.clone(),
+        }
     }
 
     /// Runs a command in a running container of the pod.
@@ -145,6 +166,13 @@ impl PodHandle {
     /// do not; then the sandbox, the address, the volumes, the cgroups and
     /// the directory go. Returns the last status.
     pub async fn delete(self, grace: Option<Duration>) -> PodStatus {
+        self.stop(grace).await
+    }
+
+    /// [`PodHandle::delete`] for a handle that others share (the node
+    /// agent's pod table lends its handles to the logs and exec server):
+    /// the same steps; a call while another one waits returns at once.
+    pub async fn stop(&self, grace: Option<Duration>) -> PodStatus {
         let grace = grace.unwrap_or(self.pod.spec.termination_grace_period);
         self.pod.stop.send_replace(Some(grace));
         let task = self.task.lock().unwrap().take();
@@ -152,5 +180,55 @@ impl PodHandle {
             let _ = task.await;
         }
         self.pod.status()
+    }
+}
+
+/// A pod's logs and exec, for the node's server: a clone of the pod's
+/// shared state, so that it can outlive a lookup in the agent's table.
+/// Like the handle, it keeps the pod's runtime alive while it lives.
+#[derive(Clone)]
+pub struct PodIo {
+    pod: Arc<Pod>,
+}
+
+impl PodIo {
+    pub fn name(&self) -> &str {
+        &self.pod.spec.name
+    }
+
+    pub fn namespace(&self) -> &str {
+        &self.pod.spec.namespace
+    }
+
+    pub fn uid(&self) -> &str {
+        &self.pod.spec.uid
+    }
+
+    /// The status now: which run of a container is current, and whether it
+    /// is still running.
+    pub fn status(&self) -> PodStatus {
+        self.pod.status()
+    }
+
+    /// Every change of the status, as it happens.
+    pub fn watch(&self) -> watch::Receiver<PodStatus> {
+        self.pod.watch()
+    }
+
+    /// The log file (CRI format) of run `run` of a container, counted from
+    /// 0 as its restart count is.
+    pub fn log_path(&self, container: &str, run: u32) -> std::path::PathBuf {
+        self.pod.log_path(container, run)
+    }
+
+    /// Starts `command` in the running container `container`, with the
+    /// streams asked for; the caller drives the session and waits for it.
+    pub fn exec_session(
+        &self,
+        container: &str,
+        command: &[String],
+        streams: ExecStreams,
+    ) -> Result<ExecSession, PodError> {
+        crate::exec::exec_session(&self.pod, container, command, streams)
     }
 }

@@ -7,7 +7,11 @@
 //! they share and probes that watch them.
 //!
 //! - [`PodRuntime`] runs the pods of one node; [`PodRuntime::run`] starts
-//!   one and gives a [`PodHandle`] to follow, exec into and delete it.
+//!   one and gives a [`PodHandle`] to follow, exec into and delete it,
+//!   and a [`PodIo`] for its logs and streaming exec sessions; after a
+//!   restart of the agent, [`PodRuntime::recorded_pods`],
+//!   [`PodRuntime::adopt`] and [`PodRuntime::discard`] take over or remove
+//!   the pods it left.
 //! - [`spec`]: what a pod is made of; [`status`]: how it is doing, in
 //!   Kubernetes' terms.
 //! - [`network`]: the node's bridge and each pod's veth pair and address.
@@ -24,8 +28,10 @@ mod exec;
 mod handle;
 pub mod logs;
 mod pod;
+mod record;
 mod runtime;
 mod sandbox;
+mod session;
 mod started;
 mod validate;
 mod volumes;
@@ -34,10 +40,13 @@ mod worker;
 pub use container::runs_again;
 pub use error::PodError;
 pub use exec::exec_isolation;
-pub use handle::PodHandle;
+pub use handle::{PodHandle, PodIo};
 pub use pod::PodEvent;
-pub use runtime::{PodRuntime, RuntimeConfig};
+pub use process::ExitStatus;
+pub use record::spec_hash;
+pub use runtime::{PodRuntime, RecordedPod, RuntimeConfig};
 pub use sandbox::namespace_path;
+pub use session::{ExecReader, ExecSession, ExecStreams, ExecWriter, Resizer};
 pub use spec::{Container, ContainerPort, PodSpec, Volume, VolumeMount, VolumeSource};
 pub use started::wait_for_application;
 pub use status::{

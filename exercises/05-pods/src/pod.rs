@@ -14,6 +14,7 @@ use process::RestartPolicy;
 use tokio::sync::watch;
 
 use crate::PodRuntime;
+use crate::record::{ContainerRecord, PodRecord};
 use crate::spec::{Container, PodSpec};
 use crate::status::{ContainerStatus, PodPhase, PodStatus, phase};
 
@@ -56,6 +57,8 @@ pub(crate) struct Pod {
     events: Mutex<Vec<PodEvent>>,
     /// `Some(grace)` once the pod is being deleted.
     pub stop: watch::Sender<Option<Duration>>,
+    /// What a restarted agent needs to adopt the pod, kept on disk.
+    record: Mutex<PodRecord>,
 }
 
 impl Pod {
@@ -73,7 +76,6 @@ impl Pod {
         Pod {
             dir: runtime.pod_dir(&spec.uid),
             runtime,
-            spec,
             status: watch::Sender::new(status),
             sandbox_ready: AtomicBool::new(false),
             failure: Mutex::new(None),
@@ -81,7 +83,58 @@ impl Pod {
             running: Mutex::new(BTreeMap::new()),
             events: Mutex::new(Vec::new()),
             stop: watch::Sender::new(None),
+            record: Mutex::new(PodRecord::new(&spec)),
+            spec,
         }
+    }
+
+    /// A pod found running by a restarted agent: its record as it was
+    /// left, its address, and the containers' restart counts and last
+    /// terminations in the status.
+    pub fn adopted(runtime: Arc<PodRuntime>, spec: PodSpec, record: PodRecord) -> Pod {
+        let pod = Pod::new(runtime, spec);
+        *pod.pod_ip.lock().unwrap() = record.pod_ip;
+        pod.update(|status| {
+            let lines = status
+                .init_container_statuses
+                .iter_mut()
+                .chain(status.container_statuses.iter_mut());
+            for line in lines {
+                if let Some(container) = record.containers.get(&line.name) {
+                    line.restart_count = container.restart_count;
+                    line.last_state = container.last_termination.clone();
+                }
+            }
+        });
+        *pod.record.lock().unwrap() = record;
+        pod
+    }
+
+    /// The pod's record as it is now.
+    pub fn state_record(&self) -> PodRecord {
+        self.record.lock().unwrap().clone()
+    }
+
+    /// Changes the record and writes it to disk at once. A record that
+    /// cannot be written is an event: the pod runs on, but an agent
+    /// restarted now could not adopt it.
+    pub fn save(&self, change: impl FnOnce(&mut PodRecord)) {
+        let mut record = self.record.lock().unwrap();
+        change(&mut record);
+        // Never makes the directory: a save after the pod's removal must
+        // not bring it back.
+        if let Err(error) = record.save(&self.dir) {
+            drop(record);
+            self.record(
+                "FailedSave",
+                format!("cannot write the pod's state record: {error}"),
+            );
+        }
+    }
+
+    /// [`Pod::save`] for one container's part of the record.
+    pub fn save_container(&self, name: &str, change: impl FnOnce(&mut ContainerRecord)) {
+        self.save(|record| change(record.containers.entry(name.to_string()).or_default()));
     }
 
     pub fn container(&self, which: Which) -> &Container {
@@ -170,6 +223,11 @@ impl Pod {
     /// the previous run's log survives a restart.
     pub fn log_path(&self, container: &str, run: u32) -> PathBuf {
         log_path(&self.dir, container, run)
+    }
+
+    /// The file the shim of one run writes its exit status into.
+    pub fn exit_path(&self, container: &str, run: u32) -> PathBuf {
+        self.log_path(container, run).with_extension("exit")
     }
 
     /// The name under which the runtime of chapter 03 knows one run of a

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use cgroups::{CgroupName, Cgroups};
 use filesystem::Containers;
@@ -10,6 +11,7 @@ use filesystem::image::ImageStore;
 use namespaces::Runtime;
 
 use crate::network::NodeNetwork;
+use crate::record::{PodRecord, spec_hash};
 use crate::spec::PodSpec;
 use crate::{PodError, PodHandle, worker};
 
@@ -21,6 +23,17 @@ pub struct PodRuntime {
     pub(crate) containers: Containers,
     pub(crate) cgroups: Cgroups,
     pub(crate) network: Option<NodeNetwork>,
+}
+
+/// A pod found on disk after a restart of the agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedPod {
+    pub uid: String,
+    /// Empty when the agent died before it wrote the record.
+    pub name: String,
+    pub namespace: String,
+    /// The fingerprint of the spec it was started from, if recorded.
+    pub spec_hash: Option<String>,
 }
 
 /// Where a pod runtime keeps things and what it builds on.
@@ -64,6 +77,67 @@ impl PodRuntime {
     pub fn run(self: &Arc<Self>, spec: PodSpec) -> PodHandle {
         worker::start(self.clone(), spec)
     }
+
+    // ANCHOR: adopt
+    /// The pods a previous agent of this node left, found from their
+    /// directories and state records: after a restart, the kubelet adopts
+    /// those it still wants ([`PodRuntime::adopt`]) and discards the others
+    /// ([`PodRuntime::discard`]).
+    pub fn recorded_pods(&self) -> Vec<RecordedPod> {
+        let Ok(entries) = std::fs::read_dir(&self.pods_dir) else {
+            return Vec::new();
+        };
+        let mut pods: Vec<RecordedPod> = entries
+            .flatten()
+            .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_dir()))
+            .map(|entry| {
+                let uid = entry.file_name().to_string_lossy().into_owned();
+                let record = PodRecord::load(&entry.path());
+                RecordedPod {
+                    spec_hash: record.as_ref().map(|record| record.spec_hash.clone()),
+                    name: record
+                        .as_ref()
+                        .map(|record| record.name.clone())
+                        .unwrap_or_default(),
+                    namespace: record.map(|record| record.namespace).unwrap_or_default(),
+                    uid,
+                }
+            })
+            .collect();
+        pods.sort_by(|a, b| a.uid.cmp(&b.uid));
+        pods
+    }
+
+    /// Takes over the pod `spec` that a previous agent left running: the
+    /// same container processes (not restarted), restart counts, logs and
+    /// address; probes start again, and crashes are restarted with the
+    /// same back-off. A container that ended while no agent ran is
+    /// reported with its exit status, and restarted as its policy says.
+    ///
+    /// Refused when there is no record of the pod, or when it was started
+    /// from another spec (discard it and run the new one).
+    pub fn adopt(self: &Arc<Self>, spec: PodSpec) -> Result<PodHandle, PodError> {
+        let record = PodRecord::load(&self.pod_dir(&spec.uid)).ok_or_else(|| PodError::Start {
+            what: format!("the adoption of pod {}", spec.uid),
+            message: "no state record of it on this node".into(),
+        })?;
+        if record.spec_hash != spec_hash(&spec) {
+            return Err(PodError::Start {
+                what: format!("the adoption of pod {}", spec.uid),
+                message: "it was started from another spec".into(),
+            });
+        }
+        Ok(worker::adopt(self.clone(), spec, record))
+    }
+
+    /// Removes a pod a previous agent left that nobody wants any more:
+    /// SIGTERM to its containers, `grace` for them to end, then nothing of
+    /// it is left (processes, cgroups, root filesystems, address,
+    /// directory, logs).
+    pub async fn discard(&self, uid: &str, grace: Duration) -> Result<(), PodError> {
+        worker::discard(self, uid, grace).await
+    }
+    // ANCHOR_END: adopt
 
     pub fn instance(&self) -> &str {
         &self.instance

@@ -13,6 +13,7 @@ use crate::apps::{Deployment, ReplicaSet};
 use crate::defaults;
 use crate::event::Event;
 use crate::field::ErrorList;
+use crate::lease::Lease;
 use crate::meta::ObjectMeta;
 use crate::namespace::Namespace;
 use crate::node::Node;
@@ -207,7 +208,7 @@ pub const POD: ResourceInfo = ResourceInfo {
     singular: "pod",
     namespaced: true,
     short_names: &["po"],
-    subresources: &["status", "log", "binding"],
+    subresources: &["status", "log", "exec", "binding"],
     field_labels: &[
         "spec.nodeName",
         "spec.restartPolicy",
@@ -303,6 +304,18 @@ pub const REPLICA_SET: ResourceInfo = ResourceInfo {
     field_labels: &["status.replicas"],
 };
 
+pub const LEASE: ResourceInfo = ResourceInfo {
+    kind: "Lease",
+    group: "coordination.k8s.io",
+    version: "v1",
+    plural: "leases",
+    singular: "lease",
+    namespaced: true,
+    short_names: &[],
+    subresources: &[],
+    field_labels: &[],
+};
+
 /// Every kind served, core group first.
 pub const RESOURCES: &[ResourceInfo] = &[
     NAMESPACE,
@@ -313,6 +326,7 @@ pub const RESOURCES: &[ResourceInfo] = &[
     EVENT,
     DEPLOYMENT,
     REPLICA_SET,
+    LEASE,
 ];
 
 /// The kind `apiVersion` + `kind` names, if served.
@@ -380,6 +394,15 @@ resource!(ReplicaSet, REPLICA_SET,
     defaults: defaults::default_replica_set,
     validate: validation::validate_replica_set,
     update: validation::validate_replica_set_update);
+
+resource!(Lease, LEASE,
+defaults: |_| {},
+validate: validation::validate_lease,
+update: |new, old| {
+    let mut errors = meta_update(&new.metadata, &old.metadata);
+    errors.extend(validation::validate_lease(new));
+    errors
+});
 
 impl KindFields for Namespace {
     fn value(&self, field: &str) -> Option<String> {
@@ -451,6 +474,12 @@ impl KindFields for Event {
     }
 }
 
+impl KindFields for Lease {
+    fn value(&self, _field: &str) -> Option<String> {
+        None
+    }
+}
+
 impl KindFields for Deployment {
     fn value(&self, _field: &str) -> Option<String> {
         None
@@ -477,6 +506,7 @@ pub enum Object {
     Event(Event),
     Deployment(Deployment),
     ReplicaSet(ReplicaSet),
+    Lease(Lease),
 }
 
 /// Runs `$body` with `$object` bound to the typed object inside an [`Object`].
@@ -491,6 +521,7 @@ macro_rules! each_kind {
             Object::Event($object) => $body,
             Object::Deployment($object) => $body,
             Object::ReplicaSet($object) => $body,
+            Object::Lease($object) => $body,
         }
     };
 }
@@ -559,5 +590,5 @@ macro_rules! into_object {
 }
 
 into_object!(
-    Namespace, Pod, Node, Service, Endpoints, Event, Deployment, ReplicaSet
+    Namespace, Pod, Node, Service, Endpoints, Event, Deployment, ReplicaSet, Lease
 );

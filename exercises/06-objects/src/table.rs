@@ -13,7 +13,7 @@ use crate::meta::{ObjectMeta, Table, TableColumnDefinition, TableRow};
 use crate::pod::{Pod, PodSpec};
 use crate::resource::{Object, ResourceInfo};
 use crate::time::Time;
-use crate::{Deployment, Endpoints, Event, Namespace, Node, ReplicaSet, Service};
+use crate::{Deployment, Endpoints, Event, Lease, Namespace, Node, ReplicaSet, Service};
 use serde_json::{Value, json};
 
 /// What each row carries besides its cells (`?includeObject=`).
@@ -173,6 +173,7 @@ pub fn columns(info: &ResourceInfo) -> Vec<TableColumnDefinition> {
             string("Images", "The images of the template.", 1),
             string("Selector", "The label selector.", 1),
         ],
+        "Lease" => vec![name, string("Holder", "The holder of the lease.", 0), age],
         _ => vec![name, age],
     }
 }
@@ -188,6 +189,7 @@ pub fn cells(object: &Object, now: Time) -> Vec<Value> {
         Object::Event(event) => event_cells(event, now),
         Object::Deployment(deployment) => deployment_cells(deployment, now),
         Object::ReplicaSet(replica_set) => replica_set_cells(replica_set, now),
+        Object::Lease(lease) => lease_cells(lease, now),
     }
 }
 
@@ -445,6 +447,14 @@ fn event_cells(event: &Event, now: Time) -> Vec<Value> {
         json!(event.reason.clone().unwrap_or_default()),
         json!(object),
         json!(event.message.clone().unwrap_or_default()),
+    ]
+}
+
+fn lease_cells(lease: &Lease, now: Time) -> Vec<Value> {
+    vec![
+        json!(lease.metadata.name()),
+        json!(lease.spec.holder_identity.clone().unwrap_or_default()),
+        json!(age(&lease.metadata, now)),
     ]
 }
 

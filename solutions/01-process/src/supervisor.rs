@@ -129,10 +129,20 @@ impl Launcher {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            // Its own process group, so a forced stop reaches its children.
-            .process_group(0)
+            // Its own session (and so its own process group): a forced
+            // stop reaches its children, and a process that outlives the
+            // supervisor (a container's shim) does not share its terminal
+            // or session.
             // If the supervisor itself goes away, so does the process.
             .kill_on_drop(true);
+        // SAFETY: setsid is async-signal-safe, as a hook between fork and
+        // exec requires.
+        unsafe {
+            command.pre_exec(|| {
+                nix::unistd::setsid()?;
+                Ok(())
+            });
+        }
         let mut child = command.spawn().map_err(|source| SpawnError::Spawn {
             path: program.clone(),
             source,

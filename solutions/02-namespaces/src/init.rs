@@ -83,7 +83,7 @@ pub(crate) fn wait_and_forward(child: Pid, signals: &SigSet) -> ExitStatus {
 /// Passes signal `number` on to `child` if it is one to forward. A
 /// real-time signal (no nix `Signal` has its number) always is: none is a
 /// fault, all are messages from someone to the application.
-fn forward(child: Pid, number: libc::c_int) {
+pub(crate) fn forward(child: Pid, number: libc::c_int) {
     let forwarded = Signal::try_from(number).map_or(true, is_forwarded);
     if forwarded {
         // SAFETY: kill only sends a signal.

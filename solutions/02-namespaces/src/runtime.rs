@@ -100,6 +100,7 @@ impl Runtime {
                 .clone()
                 .unwrap_or_else(|| PathBuf::from("/")),
             extensions,
+            shim: None,
         };
         let json = serde_json::to_string(&config).expect("a container config is always valid JSON");
         let mut spec = app.clone();
@@ -110,4 +111,21 @@ impl Runtime {
         spec
     }
     // ANCHOR_END: wrap
+}
+
+/// Makes the first process of the container that `spec` (a spec from
+/// [`Runtime::wrap`]) starts its shim: the application's output goes to
+/// `shim.log_path` and its status to `shim.exit_file` without the
+/// supervisor, so the container survives it.
+pub fn attach_shim(spec: &mut ContainerSpec, shim: crate::Shim) -> Result<(), String> {
+    let (_, json) = spec
+        .env
+        .iter_mut()
+        .find(|(key, _)| key == CONFIG_VAR)
+        .ok_or_else(|| format!("{CONFIG_VAR} is not set: not a wrapped spec"))?;
+    let mut config: ContainerConfig =
+        serde_json::from_str(json).map_err(|error| error.to_string())?;
+    config.shim = Some(shim);
+    *json = serde_json::to_string(&config).expect("a container config is always valid JSON");
+    Ok(())
 }

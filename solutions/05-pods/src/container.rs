@@ -2,18 +2,23 @@
 //! see it end, and decide whether (and when) to run it again.
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
+
+use tokio::io::unix::AsyncFd;
 
 use cgroups::{Cgroup, CgroupName, termination};
 use filesystem::image::ImageError;
 use filesystem::{ContainerRequest, ContainerRoot, EtcFiles, FsError};
-use namespaces::{Isolation, Namespace};
+use namespaces::{Isolation, Namespace, Shim, read_exit_file};
 use process::{CrashLoop, Event, ExitStatus, RestartPolicy, Supervisor};
 
 use crate::exec::ContainerExec;
 use crate::pod::{Pod, Running, Which};
 use crate::probe::{ProbeEvent, ProbeHandle, Target};
+use crate::record::{ContainerRecord, ProcessRecord, async_pidfd, pidfd_exited, pidfd_signal};
 use crate::sandbox::namespace_path;
 use crate::status::ContainerState;
 use crate::{logs, started, volumes};
@@ -30,11 +35,168 @@ struct NotStarted {
 
 /// One run, started.
 struct Run {
-    supervisor: Supervisor,
+    process: RunProcess,
     root: ContainerRoot,
     cgroup: Cgroup,
-    started: Instant,
     started_at: SystemTime,
+}
+
+/// The process of a run: started by this agent (its child, under chapter
+/// 01's supervisor), or adopted from an agent that died (someone else's
+/// child, followed through a pidfd, its status read from the shim's exit
+/// file).
+enum RunProcess {
+    Supervised(Supervisor),
+    Adopted(Adopted),
+}
+
+/// A run's shim that this agent did not start.
+struct Adopted {
+    pidfd: AsyncFd<OwnedFd>,
+    exit_file: PathBuf,
+    /// Set by a stop: when to kill what is left.
+    kill_at: Option<Instant>,
+    exited: bool,
+}
+
+impl RunProcess {
+    /// The next event of the run: for an adopted one, only `Exited`.
+    async fn next_event(&mut self, cgroup: &Cgroup) -> Option<Event> {
+        let adopted = match self {
+            RunProcess::Supervised(supervisor) => return supervisor.next_event().await,
+            RunProcess::Adopted(adopted) => adopted,
+        };
+        if adopted.exited {
+            return None;
+        }
+        loop {
+            let kill_at = adopted.kill_at;
+            tokio::select! {
+                () = pidfd_exited(&adopted.pidfd) => break,
+                () = sleep_until(kill_at) => {
+                    // The grace period is over: the shim relays no
+                    // SIGKILL, so kill the whole container.
+                    let _ = cgroup.kill_all();
+                    pidfd_signal(adopted.pidfd.get_ref(), libc::SIGKILL);
+                    adopted.kill_at = None;
+                }
+            }
+        }
+        adopted.exited = true;
+        // No file: the shim itself was killed (the grace period ran out,
+        // or someone sent it SIGKILL) before it could write one.
+        let status =
+            read_exit_file(&adopted.exit_file).unwrap_or(ExitStatus::Signal(libc::SIGKILL));
+        Some(Event::Exited { status })
+    }
+
+    /// Asks for a graceful stop: SIGTERM (the shim passes it on to the
+    /// application), SIGKILL after `grace`.
+    fn stop(&mut self, grace: Duration) {
+        match self {
+            RunProcess::Supervised(supervisor) => supervisor.stop(grace),
+            RunProcess::Adopted(adopted) => {
+                if !adopted.exited {
+                    pidfd_signal(adopted.pidfd.get_ref(), libc::SIGTERM);
+                    adopted.kill_at.get_or_insert(Instant::now() + grace);
+                }
+            }
+        }
+    }
+
+    async fn wait(self) {
+        if let RunProcess::Supervised(supervisor) = self {
+            let _ = supervisor.wait().await;
+        }
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Where an adopted container stands.
+enum Resume {
+    /// Its run still runs: follow it.
+    Running(Box<Run>),
+    /// Its run ended while no agent ran.
+    Ended {
+        status: ExitStatus,
+        started_at: SystemTime,
+    },
+    /// Nothing of it runs: start run `next` when due (after a back-off).
+    Due { at: SystemTime, next: u32 },
+}
+
+/// Reattaches to a container from its record: the run's shim if it still
+/// runs, else the status it left in its exit file.
+fn resume(pod: &Pod, which: Which, record: &ContainerRecord) -> Option<Resume> {
+    let container = pod.container(which);
+    let (Some(run), Some(shim)) = (record.run, record.shim) else {
+        // Nothing runs, as far as the record knows. A run that the dead
+        // agent started but did not record yet would hold the next run's
+        // cgroup and name: remove it first.
+        let next = record.run.map_or(0, |run| run + 1);
+        if let Ok(name) = CgroupName::new(
+            pod.runtime.instance(),
+            &["pods", &pod.spec.uid, &container.name],
+        ) {
+            let _ = pod.runtime.cgroups.remove(&name);
+        }
+        let dir = pod
+            .runtime
+            .containers
+            .dir(&pod.run_name(&container.name, next));
+        let _ = filesystem::remove_tree(&dir);
+        let at = record.restart_at.unwrap_or_else(SystemTime::now);
+        return Some(Resume::Due { at, next });
+    };
+    let started_at = record.started_at.unwrap_or_else(SystemTime::now);
+    let cgroup_name = CgroupName::new(
+        pod.runtime.instance(),
+        &["pods", &pod.spec.uid, &container.name],
+    )
+    .ok()?;
+    let cgroup = pod.runtime.cgroups.open(&cgroup_name);
+    let root = record.plan.clone().map(|plan| ContainerRoot { plan });
+    let exit_file = pod.exit_path(&container.name, run);
+    let pidfd = shim.open().and_then(async_pidfd);
+    match (pidfd, root) {
+        (Some(pidfd), Some(root)) => {
+            pod.running.lock().unwrap().insert(
+                container.name.clone(),
+                Running {
+                    pid: shim.pid,
+                    plan: root.plan.clone(),
+                    cgroup_procs: record.cgroup_procs.clone(),
+                },
+            );
+            Some(Resume::Running(Box::new(Run {
+                process: RunProcess::Adopted(Adopted {
+                    pidfd,
+                    exit_file,
+                    kill_at: None,
+                    exited: false,
+                }),
+                root,
+                cgroup,
+                started_at,
+            })))
+        }
+        (_, root) => {
+            let status = read_exit_file(&exit_file).unwrap_or(ExitStatus::Signal(libc::SIGKILL));
+            // What the run left: nothing of it runs any more.
+            let _ = cgroup.kill_all();
+            let _ = cgroup.remove();
+            if let Some(root) = root {
+                let _ = root.remove();
+            }
+            Some(Resume::Ended { status, started_at })
+        }
+    }
 }
 
 // ANCHOR: restarts
@@ -55,40 +217,97 @@ pub fn runs_again(init: bool, policy: RestartPolicy, status: ExitStatus) -> bool
 }
 // ANCHOR_END: restarts
 
-/// Runs the container until it ends for good or the pod is deleted.
-/// Returns whether its last run succeeded.
-pub(crate) async fn run(pod: Arc<Pod>, which: Which, sandbox_pid: u32) -> bool {
+/// Runs the container until it ends for good or the pod is deleted, from
+/// its first run, or (`adopted`) from where its record says a dead agent
+/// left it. Returns whether its last run succeeded.
+pub(crate) async fn run(
+    pod: Arc<Pod>,
+    which: Which,
+    sandbox_pid: u32,
+    adopted: Option<ContainerRecord>,
+) -> bool {
     let container = pod.container(which).clone();
     let mut crash_loop = CrashLoop::new(pod.spec.backoff);
     let mut stop = pod.stop.subscribe();
-    for attempt in 0u32.. {
+    let mut attempt = 0u32;
+    let mut resumed = None;
+    if let Some(record) = adopted {
+        // The same back-off as if the agent had never gone.
+        for _ in 0..record.crash_loop {
+            crash_loop.next_delay(Duration::ZERO);
+        }
+        if let Some(success) = record.done {
+            if let Some(ended) = record.last_termination {
+                pod.update_container(which, |line| {
+                    line.state = ended;
+                    line.last_state = record.previous_termination;
+                });
+            }
+            return success;
+        }
+        attempt = record.run.unwrap_or(0);
+        resumed = resume(&pod, which, &record);
+    }
+    loop {
         if pod.stopping().is_some() {
             return false;
         }
-        let run = match start(&pod, which, attempt, sandbox_pid).await {
-            Ok(run) => run,
-            Err(not_started) => {
-                pod.record("Failed", format!("Error: {}", not_started.message));
-                pod.update_container(which, |line| {
-                    line.state = ContainerState::waiting(not_started.reason, not_started.message);
-                });
-                // Try again later: the image may be imported meanwhile.
-                let delay = crash_loop.next_delay(Duration::ZERO);
+        let (run, started_at) = match resumed.take() {
+            Some(Resume::Ended { status, started_at }) => (Err(status), started_at),
+            Some(Resume::Due { at, next }) => {
+                attempt = next;
+                let delay = at.duration_since(SystemTime::now()).unwrap_or_default();
                 if !sleep_unless_stopped(&mut stop, delay).await {
                     return false;
                 }
                 continue;
             }
+            Some(Resume::Running(run)) => {
+                let started_at = run.started_at;
+                pod.record(
+                    "Adopted",
+                    format!("Adopted running container {}", container.name),
+                );
+                pod.update_container(which, |line| {
+                    line.state = ContainerState::Running { started_at };
+                    line.restart_count = attempt;
+                    line.started = container.probes.startup.is_none();
+                    line.ready = container.probes == Default::default();
+                });
+                (Ok(*run), started_at)
+            }
+            None => match start(&pod, which, attempt, sandbox_pid).await {
+                Ok(run) => {
+                    pod.record("Started", format!("Started container {}", container.name));
+                    let started_at = run.started_at;
+                    pod.update_container(which, |line| {
+                        line.state = ContainerState::Running { started_at };
+                        line.restart_count = attempt;
+                        line.started = container.probes.startup.is_none();
+                        line.ready = container.probes == Default::default();
+                    });
+                    (Ok(run), started_at)
+                }
+                Err(not_started) => {
+                    pod.record("Failed", format!("Error: {}", not_started.message));
+                    pod.update_container(which, |line| {
+                        line.state =
+                            ContainerState::waiting(not_started.reason, not_started.message);
+                    });
+                    // Try again later: the image may be imported meanwhile.
+                    let delay = crash_loop.next_delay(Duration::ZERO);
+                    if !sleep_unless_stopped(&mut stop, delay).await {
+                        return false;
+                    }
+                    attempt += 1;
+                    continue;
+                }
+            },
         };
-        pod.record("Started", format!("Started container {}", container.name));
-        let started_at = run.started_at;
-        pod.update_container(which, |line| {
-            line.state = ContainerState::Running { started_at };
-            line.restart_count = attempt;
-            line.started = container.probes.startup.is_none();
-            line.ready = container.probes == Default::default();
-        });
-        let (status, oom, killed) = watch_run(&pod, which, run, &mut stop).await;
+        let (status, oom, killed) = match run {
+            Ok(run) => watch_run(&pod, which, run, &mut stop).await,
+            Err(status) => (status, false, false),
+        };
         let ended = termination(status, oom);
         let signal = match status {
             ExitStatus::Signal(signal) => Some(signal),
@@ -118,14 +337,28 @@ pub(crate) async fn run(pod: Arc<Pod>, which: Which, sandbox_pid: u32) -> bool {
             line.ready = false;
             line.started = false;
         });
+        pod.save_container(&container.name, |record| {
+            record.shim = None;
+            record.plan = None;
+            record.cgroup_procs.clear();
+            record.previous_termination = record.last_termination.take();
+            record.last_termination = Some(terminated.clone());
+        });
         let init = matches!(which, Which::Init(_));
         if pod.stopping().is_some() || !runs_again(init, pod.spec.restart_policy, status) {
+            pod.save_container(&container.name, |record| {
+                record.done = Some(status.success())
+            });
             return status.success();
         }
         let ran_for = SystemTime::now()
             .duration_since(started_at)
             .unwrap_or_default();
         let delay = crash_loop.next_delay(ran_for);
+        pod.save_container(&container.name, |record| {
+            record.crash_loop = crash_loop.restarts();
+            record.restart_at = Some(SystemTime::now() + delay);
+        });
         let message = format!(
             "back-off {delay:?} restarting failed container={} pod={}_{}({})",
             container.name, pod.spec.name, pod.spec.namespace, pod.spec.uid
@@ -141,8 +374,8 @@ pub(crate) async fn run(pod: Arc<Pod>, which: Which, sandbox_pid: u32) -> bool {
         if !sleep_unless_stopped(&mut stop, delay).await {
             return false;
         }
+        attempt += 1;
     }
-    false
 }
 
 /// Makes the run's root filesystem and cgroup and starts it, in the pod's
@@ -212,6 +445,22 @@ async fn start(pod: &Pod, which: Which, attempt: u32, sandbox_pid: u32) -> Resul
     };
     spec.restart_policy = RestartPolicy::Never;
     spec.log_path = pod.log_path(&container.name, attempt);
+    // The container's first process holds its output and status itself,
+    // so that the container survives this agent (see the book's "Surviving
+    // the agent").
+    let shim = Shim {
+        log_path: spec.log_path.clone(),
+        exit_file: pod.exit_path(&container.name, attempt),
+    };
+    let _ = std::fs::remove_file(&shim.exit_file);
+    if let Err(message) = namespaces::attach_shim(&mut spec, shim) {
+        let _ = root.remove();
+        let _ = cgroup.remove();
+        return Err(NotStarted {
+            reason: "CreateContainerError",
+            message,
+        });
+    }
     let mut supervisor = match Supervisor::start(spec).await {
         Ok(supervisor) => supervisor,
         Err(error) => {
@@ -236,6 +485,16 @@ async fn start(pod: &Pod, which: Which, attempt: u32, sandbox_pid: u32) -> Resul
                     cgroup_procs: cgroup.procs_files(),
                 },
             );
+            let started_at = SystemTime::now();
+            pod.save_container(&container.name, |record| {
+                record.run = Some(attempt);
+                record.restart_count = attempt;
+                record.shim = ProcessRecord::of(pid);
+                record.started_at = Some(started_at);
+                record.plan = Some(root.plan.clone());
+                record.cgroup_procs = cgroup.procs_files();
+                record.restart_at = None;
+            });
         }
         other => {
             let _ = supervisor.wait().await;
@@ -248,10 +507,9 @@ async fn start(pod: &Pod, which: Which, attempt: u32, sandbox_pid: u32) -> Resul
         }
     }
     Ok(Run {
-        supervisor,
+        process: RunProcess::Supervised(supervisor),
         root,
         cgroup,
-        started: Instant::now(),
         started_at: SystemTime::now(),
     })
 }
@@ -274,7 +532,7 @@ async fn watch_run(
     let grace = pod.spec.termination_grace_period;
     loop {
         tokio::select! {
-            event = run.supervisor.next_event() => match event {
+            event = run.process.next_event(&run.cgroup) => match event {
                 Some(Event::Exited { status: exit }) => status = exit,
                 Some(_) => {}
                 None => break,
@@ -283,14 +541,14 @@ async fn watch_run(
                 on_probe_event(pod, which, &container.name, &event);
                 if let ProbeEvent::Restart { .. } = event {
                     killed = true;
-                    run.supervisor.stop(grace);
+                    run.process.stop(grace);
                 }
             }
             Ok(()) = stop.changed() => {
                 if let Some(grace) = *stop.borrow() {
                     killed = true;
                     pod.record("Killing", format!("Stopping container {}", container.name));
-                    run.supervisor.stop(grace);
+                    run.process.stop(grace);
                 }
             }
         }
@@ -299,12 +557,11 @@ async fn watch_run(
         probes.stop().await;
     }
     pod.running.lock().unwrap().remove(&container.name);
-    let _ = run.supervisor.wait().await;
+    run.process.wait().await;
     let oom = run.cgroup.oom_killed().unwrap_or(false);
     let _ = run.cgroup.kill_all();
     let _ = run.root.remove();
     let _ = run.cgroup.remove();
-    let _ = run.started;
     (status, oom, killed)
 }
 

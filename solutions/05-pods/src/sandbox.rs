@@ -8,14 +8,18 @@ use std::time::{Duration, Instant};
 use cgroups::{Cgroup, CgroupName, Limits};
 use filesystem::image::PAUSE_IMAGE;
 use filesystem::{ContainerRequest, ContainerRoot, EtcFiles};
-use namespaces::{Isolation, Namespace};
+use namespaces::{Isolation, Namespace, Shim};
 use process::{Event, RestartPolicy, Supervisor};
 
+use crate::record::{ProcessRecord, async_pidfd, pidfd_exited, pidfd_signal};
 use crate::{PodError, PodRuntime};
 
 /// A running sandbox.
 pub struct Sandbox {
-    supervisor: Supervisor,
+    /// `None` for a sandbox adopted from an agent that died: then `pidfd`
+    /// follows its pause process.
+    supervisor: Option<Supervisor>,
+    pidfd: Option<std::os::fd::OwnedFd>,
     /// The sandbox's first process (the init's stage zero): it made the
     /// namespaces, so `/proc/<pid>/ns/*` are the pod's.
     pid: u32,
@@ -54,6 +58,19 @@ impl Sandbox {
         };
         spec.restart_policy = RestartPolicy::Never;
         spec.log_path = root.plan.dir.join("pause.log");
+        // Like the containers, the sandbox outlives the agent.
+        let shim = Shim {
+            log_path: spec.log_path.clone(),
+            exit_file: root.plan.dir.join("pause.exit"),
+        };
+        if let Err(message) = namespaces::attach_shim(&mut spec, shim) {
+            let _ = root.remove();
+            let _ = cgroup.remove();
+            return Err(PodError::Start {
+                what: "the pod sandbox".into(),
+                message,
+            });
+        }
         let started = async {
             let mut supervisor =
                 Supervisor::start(spec)
@@ -85,7 +102,8 @@ impl Sandbox {
         };
         match started.await {
             Ok((supervisor, pid)) => Ok(Sandbox {
-                supervisor,
+                supervisor: Some(supervisor),
+                pidfd: None,
                 pid,
                 root,
                 cgroup,
@@ -97,6 +115,30 @@ impl Sandbox {
                 Err(error)
             }
         }
+    }
+
+    /// The sandbox a dead agent left, if its pause process still runs:
+    /// `process` and `plan` from the pod's record.
+    pub(crate) fn adopt(
+        runtime: &PodRuntime,
+        uid: &str,
+        process: ProcessRecord,
+        plan: filesystem::rootfs::RootfsPlan,
+    ) -> Option<Sandbox> {
+        let pidfd = process.open()?;
+        let name = CgroupName::new(runtime.instance(), &["pods", uid, "pause"]).ok()?;
+        Some(Sandbox {
+            supervisor: None,
+            pidfd: Some(pidfd),
+            pid: process.pid,
+            root: ContainerRoot { plan },
+            cgroup: runtime.cgroups.open(&name),
+        })
+    }
+
+    /// What the pod's record keeps of the sandbox.
+    pub(crate) fn record(&self) -> (Option<ProcessRecord>, filesystem::rootfs::RootfsPlan) {
+        (ProcessRecord::of(self.pid), self.root.plan.clone())
     }
 
     /// The process holding the pod's namespaces.
@@ -117,8 +159,20 @@ impl Sandbox {
     /// Stops the pause process (it exits on SIGTERM) and removes the
     /// sandbox's directory and cgroup.
     pub async fn stop(self) -> Result<(), PodError> {
-        self.supervisor.stop(Duration::from_secs(2));
-        let _ = self.supervisor.wait().await;
+        let grace = Duration::from_secs(2);
+        match self.supervisor {
+            Some(supervisor) => {
+                supervisor.stop(grace);
+                let _ = supervisor.wait().await;
+            }
+            None => {
+                let pidfd = self.pidfd.and_then(async_pidfd);
+                if let Some(pidfd) = pidfd {
+                    pidfd_signal(pidfd.get_ref(), libc::SIGTERM);
+                    let _ = tokio::time::timeout(grace, pidfd_exited(&pidfd)).await;
+                }
+            }
+        }
         self.cgroup.kill_all()?;
         self.root.remove()?;
         self.cgroup.remove()?;

@@ -23,7 +23,8 @@ pub enum PodPhase {
 }
 
 /// A container's state, one of three, with what Kubernetes tells about it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Serializable: the pod's state record keeps the last termination.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ContainerState {
     /// Not running: being created, or waiting to be restarted.
     Waiting {

@@ -11,7 +11,8 @@
 //! - [`meta`], [`time`], [`intstr`], [`quantity`]: the building blocks every
 //!   kind shares (`metadata`, timestamps, `25%` or `8080`, `128Mi`).
 //! - [`pod`], [`node`], [`namespace`], [`service`], [`event`] (`v1`) and
-//!   [`apps`] (`apps/v1`): the kinds.
+//!   [`apps`] (`apps/v1`) and [`lease`]
+//!   (`coordination.k8s.io/v1`): the kinds.
 //! - [`manifest`]: YAML and JSON in, with precise errors and unknown fields.
 //! - [`defaults`] and [`validation`] (with [`field`] paths and [`names`]).
 //! - [`labels`] and [`fields`]: selectors.
@@ -27,6 +28,7 @@ pub mod field;
 pub mod fields;
 pub mod intstr;
 pub mod labels;
+pub mod lease;
 pub mod manifest;
 pub mod meta;
 pub mod names;
@@ -49,6 +51,7 @@ pub use field::{ErrorList, FieldError, Path};
 pub use fields::FieldSelector;
 pub use intstr::IntOrString;
 pub use labels::Selector;
+pub use lease::Lease;
 pub use manifest::{DecodeError, Decoded, Manifest, ManifestError, parse_manifests};
 pub use meta::{
     LabelSelector, List, ListMeta, ObjectMeta, OwnerReference, Scale, Table, WatchEvent,

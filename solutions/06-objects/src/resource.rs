@@ -12,6 +12,7 @@ use crate::apps::{Deployment, ReplicaSet};
 use crate::defaults;
 use crate::event::Event;
 use crate::field::ErrorList;
+use crate::lease::Lease;
 use crate::meta::ObjectMeta;
 use crate::namespace::Namespace;
 use crate::node::Node;
@@ -206,7 +207,7 @@ pub const POD: ResourceInfo = ResourceInfo {
     singular: "pod",
     namespaced: true,
     short_names: &["po"],
-    subresources: &["status", "log", "binding"],
+    subresources: &["status", "log", "exec", "binding"],
     field_labels: &[
         "spec.nodeName",
         "spec.restartPolicy",
@@ -302,6 +303,18 @@ pub const REPLICA_SET: ResourceInfo = ResourceInfo {
     field_labels: &["status.replicas"],
 };
 
+pub const LEASE: ResourceInfo = ResourceInfo {
+    kind: "Lease",
+    group: "coordination.k8s.io",
+    version: "v1",
+    plural: "leases",
+    singular: "lease",
+    namespaced: true,
+    short_names: &[],
+    subresources: &[],
+    field_labels: &[],
+};
+
 /// Every kind served, core group first.
 pub const RESOURCES: &[ResourceInfo] = &[
     NAMESPACE,
@@ -312,6 +325,7 @@ pub const RESOURCES: &[ResourceInfo] = &[
     EVENT,
     DEPLOYMENT,
     REPLICA_SET,
+    LEASE,
 ];
 
 /// The kind `apiVersion` + `kind` names, if served.
@@ -379,6 +393,15 @@ resource!(ReplicaSet, REPLICA_SET,
     defaults: defaults::default_replica_set,
     validate: validation::validate_replica_set,
     update: validation::validate_replica_set_update);
+
+resource!(Lease, LEASE,
+defaults: |_| {},
+validate: validation::validate_lease,
+update: |new, old| {
+    let mut errors = meta_update(&new.metadata, &old.metadata);
+    errors.extend(validation::validate_lease(new));
+    errors
+});
 
 impl KindFields for Namespace {
     fn value(&self, field: &str) -> Option<String> {
@@ -450,6 +473,12 @@ impl KindFields for Event {
     }
 }
 
+impl KindFields for Lease {
+    fn value(&self, _field: &str) -> Option<String> {
+        None
+    }
+}
+
 impl KindFields for Deployment {
     fn value(&self, _field: &str) -> Option<String> {
         None
@@ -476,6 +505,7 @@ pub enum Object {
     Event(Event),
     Deployment(Deployment),
     ReplicaSet(ReplicaSet),
+    Lease(Lease),
 }
 
 /// Runs `$body` with `$object` bound to the typed object inside an [`Object`].
@@ -490,6 +520,7 @@ macro_rules! each_kind {
             Object::Event($object) => $body,
             Object::Deployment($object) => $body,
             Object::ReplicaSet($object) => $body,
+            Object::Lease($object) => $body,
         }
     };
 }
@@ -558,7 +589,7 @@ macro_rules! into_object {
 }
 
 into_object!(
-    Namespace, Pod, Node, Service, Endpoints, Event, Deployment, ReplicaSet
+    Namespace, Pod, Node, Service, Endpoints, Event, Deployment, ReplicaSet, Lease
 );
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use crate::meta::{ObjectMeta, Table, TableColumnDefinition, TableRow};
 use crate::pod::{Pod, PodSpec};
 use crate::resource::{Object, ResourceInfo};
 use crate::time::Time;
-use crate::{Deployment, Endpoints, Event, Namespace, Node, ReplicaSet, Service};
+use crate::{Deployment, Endpoints, Event, Lease, Namespace, Node, ReplicaSet, Service};
 use serde_json::{Value, json};
 
 /// What each row carries besides its cells (`?includeObject=`).
@@ -172,6 +172,7 @@ pub fn columns(info: &ResourceInfo) -> Vec<TableColumnDefinition> {
             string("Images", "The images of the template.", 1),
             string("Selector", "The label selector.", 1),
         ],
+        "Lease" => vec![name, string("Holder", "The holder of the lease.", 0), age],
         _ => vec![name, age],
     }
 }
@@ -187,6 +188,7 @@ pub fn cells(object: &Object, now: Time) -> Vec<Value> {
         Object::Event(event) => event_cells(event, now),
         Object::Deployment(deployment) => deployment_cells(deployment, now),
         Object::ReplicaSet(replica_set) => replica_set_cells(replica_set, now),
+        Object::Lease(lease) => lease_cells(lease, now),
     }
 }
 
@@ -447,6 +449,14 @@ fn event_cells(event: &Event, now: Time) -> Vec<Value> {
     ]
 }
 
+fn lease_cells(lease: &Lease, now: Time) -> Vec<Value> {
+    vec![
+        json!(lease.metadata.name()),
+        json!(lease.spec.holder_identity.clone().unwrap_or_default()),
+        json!(age(&lease.metadata, now)),
+    ]
+}
+
 fn containers_and_images(spec: &PodSpec) -> (String, String) {
     let names: Vec<&str> = spec.containers.iter().map(|c| c.name.as_str()).collect();
     let images: Vec<&str> = spec
@@ -529,6 +539,7 @@ mod tests {
             Object::Event(Event::default()),
             Object::Deployment(Deployment::default()),
             Object::ReplicaSet(ReplicaSet::default()),
+            Object::Lease(Lease::default()),
         ];
         for object in objects {
             assert_eq!(

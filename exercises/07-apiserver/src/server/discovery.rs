@@ -166,6 +166,10 @@ fn subresource(info: &ResourceInfo, sub: &str) -> Value {
             entry["verbs"] = json!(["create"]);
         }
         "log" => entry["verbs"] = json!(["get"]),
+        "exec" => {
+            entry["kind"] = json!("PodExecOptions");
+            entry["verbs"] = json!(["create", "get"]);
+        }
         "finalize" => entry["verbs"] = json!(["update"]),
         _ => {}
     }

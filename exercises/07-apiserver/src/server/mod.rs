@@ -12,6 +12,7 @@ mod discovery;
 mod errors;
 mod handlers;
 mod lifecycle;
+mod node_proxy;
 mod objects;
 mod openapi;
 mod patch;

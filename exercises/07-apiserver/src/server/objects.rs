@@ -8,7 +8,9 @@
 
 use objects::manifest::{DecodeError, Decoded, decode_value};
 use objects::resource::{Object, Resource, ResourceInfo};
-use objects::{Deployment, Endpoints, ErrorList, Event, Namespace, Node, Pod, ReplicaSet, Service};
+use objects::{
+    Deployment, Endpoints, ErrorList, Event, Lease, Namespace, Node, Pod, ReplicaSet, Service,
+};
 use serde_json::Value;
 
 use super::errors::{ApiError, ApiResult};
@@ -34,6 +36,7 @@ pub fn decode(info: &ResourceInfo, value: &Value) -> Result<Decoded<Object>, Dec
         "Event" => typed::<Event>(value, Object::Event),
         "Deployment" => typed::<Deployment>(value, Object::Deployment),
         "ReplicaSet" => typed::<ReplicaSet>(value, Object::ReplicaSet),
+        "Lease" => typed::<Lease>(value, Object::Lease),
         other => unreachable!("{other} is not a kind this server serves"),
     }
 }
@@ -50,6 +53,7 @@ pub fn validate_update(new: &Object, old: &Object) -> ErrorList {
         (Object::Event(n), Object::Event(o)) => n.validate_update(o),
         (Object::Deployment(n), Object::Deployment(o)) => n.validate_update(o),
         (Object::ReplicaSet(n), Object::ReplicaSet(o)) => n.validate_update(o),
+        (Object::Lease(n), Object::Lease(o)) => n.validate_update(o),
         _ => ErrorList::new(),
     }
 }

@@ -13,7 +13,9 @@ pub use apps::{
     validate_deployment, validate_deployment_update, validate_replica_set,
     validate_replica_set_update,
 };
-pub use other::{validate_endpoints, validate_event, validate_namespace, validate_node};
+pub use other::{
+    validate_endpoints, validate_event, validate_lease, validate_namespace, validate_node,
+};
 pub use pod::{validate_pod, validate_pod_spec, validate_pod_update};
 pub use service::{validate_service, validate_service_update};
 

@@ -1,8 +1,9 @@
-//! Namespaces, nodes, endpoints and events.
+//! Namespaces, nodes, endpoints, events and leases.
 
 use super::{validate_object_meta, validate_port_number};
 use crate::event::Event;
 use crate::field::{ErrorList, FieldError, Path};
+use crate::lease::Lease;
 use crate::names;
 use crate::namespace::Namespace;
 use crate::node::Node;
@@ -88,6 +89,28 @@ pub fn validate_event(event: &Event) -> ErrorList {
             &Path::new("type"),
             t,
             &["Normal", "Warning"],
+        ));
+    }
+    errors
+}
+
+/// A lease's duration must be positive and its transition count never
+/// negative, with Kubernetes' wording.
+pub fn validate_lease(lease: &Lease) -> ErrorList {
+    let mut errors = validate_object_meta(&lease.metadata, true, names::dns1123_subdomain);
+    let spec = Path::new("spec");
+    if let Some(seconds) = lease.spec.lease_duration_seconds.filter(|s| *s <= 0) {
+        errors.push(FieldError::invalid(
+            &spec.child("leaseDurationSeconds"),
+            seconds,
+            "must be greater than 0",
+        ));
+    }
+    if let Some(count) = lease.spec.lease_transitions.filter(|c| *c < 0) {
+        errors.push(FieldError::invalid(
+            &spec.child("leaseTransitions"),
+            count,
+            "must be greater than or equal to 0",
         ));
     }
     errors

@@ -50,6 +50,19 @@ pub async fn handle(server: &Server, request: Request) -> ApiResult<Response> {
             return discovery::answer(server, &discovery_route);
         }
     };
+    // The node's subresources pass the request on as it came: the query
+    // with its repeated keys, the connection to upgrade.
+    if target.info.kind == "Pod" && target.name.is_some() {
+        match (target.subresource.as_deref(), &method) {
+            (Some("log"), &Method::GET) => {
+                return super::node_proxy::log(server, &target, parts.uri.query()).await;
+            }
+            (Some("exec"), &Method::GET | &Method::POST) => {
+                return super::node_proxy::exec(server, &target, parts).await;
+            }
+            _ => {}
+        }
+    }
     let body = read_body(body).await?;
     let call = Call {
         target,

@@ -1,7 +1,8 @@
 //! Subresources: `status` (written by controllers and node agents, apart
 //! from the spec users write), `scale` (the replica count alone),
-//! `binding` (the scheduler's choice of node), `log` and a namespace's
-//! `finalize`.
+//! `binding` (the scheduler's choice of node) and a namespace's
+//! `finalize`. A pod's `log` and `exec` go to its node's agent
+//! (`node_proxy`).
 
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
@@ -63,10 +64,6 @@ pub async fn handle(server: &Server, call: &Call, method: &Method) -> ApiResult<
         }
         ("scale", Method::PUT | Method::PATCH) => scale(server, call, method.clone()).await,
         ("binding", Method::POST) => bind(server, call).await,
-        ("log", Method::GET) => Err(ApiError::unavailable(format!(
-            "logs of pod {:?} come from its node's agent (chapter 08), which this server cannot reach",
-            call.target.name.as_deref().unwrap_or_default()
-        ))),
         _ => Err(ApiError::method_not_allowed()),
     }
 }
@@ -203,6 +200,24 @@ async fn bind(server: &Server, call: &Call) -> ApiResult<Response> {
     // The one change to a pod's spec that is allowed, and only here (the
     // checks of an ordinary update would refuse it).
     pod.spec.node_name = Some(binding.target.name);
+    // As Kubernetes' binding does: the pod is scheduled now, whatever an
+    // earlier attempt said (PodScheduled=False, Unschedulable).
+    let scheduled = pod
+        .status
+        .conditions
+        .iter()
+        .any(|c| c.condition_type == "PodScheduled" && c.status == "True");
+    if !scheduled {
+        pod.status
+            .conditions
+            .retain(|c| c.condition_type != "PodScheduled");
+        pod.status.conditions.push(objects::pod::PodCondition {
+            condition_type: "PodScheduled".into(),
+            status: "True".into(),
+            last_transition_time: Some(objects::Time::now()),
+            ..Default::default()
+        });
+    }
     server
         .store
         .put(

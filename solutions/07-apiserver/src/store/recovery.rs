@@ -471,7 +471,11 @@ mod tests {
                 .unwrap()
                 .map(|item| item.unwrap().file_name())
                 .collect();
-            assert_eq!(names.len(), 3, "only the segment, LOCK and FORMAT: {names:?}");
+            assert_eq!(
+                names.len(),
+                3,
+                "only the segment, LOCK and FORMAT: {names:?}"
+            );
         }
     }
 }

@@ -1,0 +1,344 @@
+// Generated from solutions/08-kubelet/src/agent/sync.rs by `cargo workshop gen`: fill in the todo!()s, leave the rest as it is.
+//! The sync loop: every change the informer hears of, every status change
+//! of a running pod, and a tick every `resync` make the pod's worker run
+//! [`plan`] and carry out its step. One worker per pod at a time (a pod's
+//! slot is locked while it works; a busy pod is looked at again on the
+//! next tick), many pods at once. Kubernetes: the kubelet's `syncLoop`
+//! and `podWorkers`.
+
+use std::sync::Arc;
+
+use apiserver::client::{Change, Changes, DeleteParams, ObjectKey, Preconditions};
+use objects::Pod;
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::{Running, Shared, Slot};
+use crate::events::{self, Record};
+use crate::images;
+use crate::plan::{Step, plan};
+use crate::qos::qos_class;
+use crate::resources::{admit, pod_requests};
+use crate::status::{Context, api_status, merge_status, rejected};
+use crate::translate::{Environment, pod_spec};
+
+/// Runs until `stop`; in-flight workers finish first.
+pub(super) async fn run(
+    shared: Arc<Shared>,
+    mut changes: Changes<Pod>,
+    mut woken: UnboundedReceiver<ObjectKey>,
+    mut stop: watch::Receiver<bool>,
+) {
+    adopt(&shared);
+    let mut workers = JoinSet::new();
+    let mut tick = tokio::time::interval(shared.config.resync);
+    loop {
+        let keys = tokio::select! {
+            change = changes.recv() => match change {
+                Some(change) => vec![key_of(&change)],
+                None => break,
+            },
+            Some(key) = woken.recv() => vec![key],
+            _ = tick.tick() => {
+                let mut keys: Vec<ObjectKey> = shared.cache.list().iter().map(|pod| ObjectKey::of(pod.as_ref())).collect();
+                keys.extend(shared.table.slot_keys());
+                keys.sort();
+                keys.dedup();
+                keys
+            }
+            _ = stop.changed() => break,
+        };
+        for key in keys {
+            workers.spawn(sync_pod(shared.clone(), key));
+        }
+        while workers.try_join_next().is_some() {}
+    }
+    while workers.join_next().await.is_some() {}
+}
+
+fn key_of(change: &Change<Pod>) -> ObjectKey {
+    change.key()
+}
+
+/// The seam for adopting pods after a restart of the agent: the pods
+/// chapter 05's runtime still runs from before would enter the table here,
+/// so that they are reported, not started twice. The runtime cannot list
+/// them yet, so every pod counts as not running and is started afresh
+/// (the caller removes what the previous run left, see `k8s-mini node`).
+fn adopt(_shared: &Shared) {}
+
+// ANCHOR: sync_pod
+/// One pass of the pod's worker; returns at once if another pass holds
+/// the pod.
+async fn sync_pod(shared: Arc<Shared>, key: ObjectKey) {
+    let slot = shared.table.slot(&key);
+    let Ok(mut slot) = slot.try_lock_owned() else {
+        return;
+    };
+    let api_pod = shared.cache.get(&key.namespace, &key.name);
+    // A pod deleted and created again under the same name is another pod:
+    // the one running is no longer wanted.
+    let same = |pod: &&Arc<Pod>| {
+        slot.running
+            .as_ref()
+            .is_none_or(|running| pod.metadata.uid.as_deref() == Some(running.uid.as_str()))
+    };
+    let desired = api_pod.as_ref().filter(same).map(|pod| pod.as_ref());
+    match plan(desired, slot.running.is_some()) {
+        Step::Start => {
+            let pod = api_pod.clone().expect("Start has a pod");
+            start(&shared, &key, &mut slot, &pod).await;
+        }
+        Step::Report => {
+            let pod = api_pod.clone().expect("Report has a pod");
+            report(&shared, &mut slot, &pod).await;
+        }
+        Step::Stop { grace, then_remove } => {
+            let final_pod = api_pod.clone().filter(|pod| same(&pod));
+            stop(&shared, &key, &mut slot, grace, final_pod.as_deref()).await;
+            if then_remove && let Some(pod) = &final_pod {
+                remove(&shared, pod).await;
+            }
+        }
+        Step::Remove => {
+            if let Some(pod) = &api_pod {
+                remove(&shared, pod).await;
+            }
+        }
+        Step::Nothing => {}
+    }
+    if api_pod.is_none() && slot.running.is_none() {
+        drop(slot);
+        shared.table.forget(&key);
+    }
+}
+// ANCHOR_END: sync_pod
+
+fn context<'a>(shared: &'a Shared, pod: &'a Pod, qos: &'a str) -> Context<'a> {
+    Context {
+        uid: pod.metadata.uid.as_deref().unwrap_or(""),
+        host_ip: &shared.host_ip,
+        qos_class: qos,
+    }
+}
+
+/// Admits the pod, checks its images, and runs it.
+async fn start(shared: &Shared, key: &ObjectKey, slot: &mut Slot, pod: &Arc<Pod>) {
+    let uid = pod.metadata.uid.clone().unwrap_or_default();
+    if slot.refused.as_deref() == Some(uid.as_str()) {
+        return;
+    }
+    let qos = qos_class(&pod.spec).as_str();
+    let context = context(shared, pod, qos);
+    let refuse = |slot: &mut Slot, reason: &str, message: &str| {
+        slot.refused = Some(uid.clone());
+        (
+            rejected(reason, message, &context),
+            Record::new(reason, message, None),
+        )
+    };
+    let environment = Environment {
+        node_name: &shared.config.name,
+        host_ip: &shared.host_ip,
+        backoff: shared.config.backoff,
+    };
+    let spec = match pod_spec(pod, &environment) {
+        Ok(spec) => spec,
+        Err(rejection) => {
+            let (status, record) = refuse(slot, &rejection.reason, &rejection.message);
+            write_status(shared, pod, status).await;
+            shared.recorder.post(pod, &[record]).await;
+            return;
+        }
+    };
+    let requests = pod_requests(&pod.spec);
+    let (used, count) = shared.table.in_use(key);
+    if let Err(rejection) = admit(requests, used, count, shared.config.capacity) {
+        let (status, record) = refuse(slot, &rejection.reason, &rejection.message);
+        write_status(shared, pod, status).await;
+        shared.recorder.post(pod, &[record]).await;
+        return;
+    }
+    if let Some(missing) = images::missing(pod, &shared.images) {
+        wait_for_image(shared, slot, pod, &spec, &context, missing).await;
+        return;
+    }
+    slot.pulling = None;
+    let handle = Arc::new(shared.runtime.run(spec));
+    let mut watch = handle.watch();
+    let wake = shared.wake.clone();
+    let watched = key.clone();
+    let watcher = tokio::spawn(async move {
+        while watch.changed().await.is_ok() {
+            if wake.send(watched.clone()).is_err() {
+                return;
+            }
+        }
+    });
+    let running = Running {
+        uid,
+        handle,
+        requests,
+        watcher,
+        events_posted: 0,
+        written: None,
+    };
+    shared.table.publish(key, &running);
+    slot.running = Some(running);
+    report(shared, slot, pod).await;
+}
+
+/// A missing image: the pod waits (ErrImagePull, then ImagePullBackOff
+/// between tries; ErrImageNeverPull under the policy Never) until it is
+/// imported.
+async fn wait_for_image(
+    shared: &Shared,
+    slot: &mut Slot,
+    pod: &Pod,
+    spec: &pods::PodSpec,
+    context: &Context<'_>,
+    missing: images::Missing,
+) {
+    let uid = context.uid.to_string();
+    let now = tokio::time::Instant::now();
+    let attempt = match &slot.pulling {
+        Some((pulling, attempt, next)) if *pulling == uid => {
+            if now < *next {
+                return;
+            }
+            attempt + 1
+        }
+        _ => 0,
+    };
+    let delay = shared.config.image_backoff.delay(attempt);
+    slot.pulling = Some((uid, attempt, now + delay));
+    let (reason, message, event_reason, event_message) = images::waiting(&missing, attempt);
+    let lines = |containers: &[pods::Container]| -> Vec<pods::ContainerStatus> {
+        containers
+            .iter()
+            .map(|c| {
+                let mut line = pods::ContainerStatus::new(&c.name, &c.image);
+                if c.name == missing.container {
+                    line.state = pods::ContainerState::waiting(reason, message.clone());
+                }
+                line
+            })
+            .collect()
+    };
+    let runtime_status =
+        pods::PodStatus::pending(&lines(&spec.init_containers), &lines(&spec.containers));
+    write_status(shared, pod, api_status(&runtime_status, context)).await;
+    let record = Record::new(event_reason, event_message, Some(&missing.container));
+    let mut records = vec![record];
+    if attempt == 0 && !missing.never {
+        records.push(Record::new(
+            "Failed",
+            format!("Error: {reason}"),
+            Some(&missing.container),
+        ));
+    }
+    shared.recorder.post(pod, &records).await;
+}
+
+/// Writes the running pod's status if it changed, and posts its new
+/// events.
+async fn report(shared: &Shared, slot: &mut Slot, pod: &Pod) {
+    let Some(running) = slot.running.as_mut() else {
+        return;
+    };
+    let qos = qos_class(&pod.spec).as_str();
+    let ours = api_status(&running.handle.status(), &context(shared, pod, qos));
+    if let Some(merged) = merge_status(&pod.status, ours)
+        && running.written.as_ref() != Some(&merged)
+        && write_status(shared, pod, merged.clone()).await
+    {
+        running.written = Some(merged);
+    }
+    post_new_events(shared, running, pod).await;
+}
+
+async fn post_new_events(shared: &Shared, running: &mut Running, pod: &Pod) {
+    let happened = running.handle.events();
+    let new = happened.get(running.events_posted..).unwrap_or_default();
+    if new.is_empty() {
+        return;
+    }
+    let image_of = |name: &str| {
+        pod.spec
+            .init_containers
+            .iter()
+            .chain(&pod.spec.containers)
+            .find(|c| c.name == name)
+            .and_then(|c| c.image.clone())
+    };
+    let records: Vec<Record> = new
+        .iter()
+        .flat_map(|event| events::from_runtime(event, image_of))
+        .collect();
+    running.events_posted = happened.len();
+    shared.recorder.post(pod, &records).await;
+}
+
+/// Writes `status` over the pod's through the status subresource;
+/// whether it was written (a conflict means the cache is behind: the next
+/// pass writes again).
+async fn write_status(shared: &Shared, pod: &Pod, status: objects::pod::PodStatus) -> bool {
+    let mut updated = pod.clone();
+    updated.status = status;
+    let api = shared.client.api::<Pod>(Some(pod.metadata.namespace()));
+    match api.replace_status(&updated).await {
+        Ok(_) => true,
+        Err(error) if error.is_conflict() || error.is_not_found() => false,
+        Err(error) => {
+            eprintln!(
+                "kubelet: cannot write the status of pod {}/{}: {error}",
+                pod.metadata.namespace(),
+                pod.metadata.name()
+            );
+            false
+        }
+    }
+}
+
+/// Stops the pod within `grace`, posts its last events, and forgets it.
+async fn stop(
+    shared: &Shared,
+    key: &ObjectKey,
+    slot: &mut Slot,
+    grace: std::time::Duration,
+    pod: Option<&Pod>,
+) {
+    let Some(mut running) = slot.running.take() else {
+        return;
+    };
+    running.handle.stop(Some(grace)).await;
+    running.watcher.abort();
+    if let Some(pod) = pod {
+        post_new_events(shared, &mut running, pod).await;
+    }
+    shared.table.unpublish(key);
+}
+
+/// Deletes the pod's API object for good, once it no longer runs here:
+/// grace period 0, and only this very pod (its uid), not a new one of the
+/// same name.
+async fn remove(shared: &Shared, pod: &Pod) {
+    let api = shared.client.api::<Pod>(Some(pod.metadata.namespace()));
+    let params = DeleteParams {
+        preconditions: Some(Preconditions {
+            uid: pod.metadata.uid.clone(),
+            resource_version: None,
+        }),
+        ..DeleteParams::now()
+    };
+    match api.delete(pod.metadata.name(), &params).await {
+        Ok(_) => {}
+        Err(error) if error.is_not_found() || error.is_conflict() => {}
+        Err(error) => eprintln!(
+            "kubelet: cannot remove pod {}/{}: {error}",
+            pod.metadata.namespace(),
+            pod.metadata.name()
+        ),
+    }
+}

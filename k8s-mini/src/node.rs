@@ -1,0 +1,208 @@
+//! `k8s-mini node`: the node agent of chapter 08 as its own process. It
+//! registers the node with the API server, keeps its lease fresh, runs the
+//! pods bound to it, and serves their logs and exec on the node's address.
+//!
+//! Stopping it (Ctrl-C, SIGTERM) leaves the pods to the next run of the
+//! agent, as stopping a kubelet does; with `--drain-on-exit` it deletes
+//! them first. (Chapter 05's containers are supervised from this process
+//! and end with it; the next run starts them again.)
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+use crate::chapters::kubelet::resources::Allocatable;
+use crate::chapters::kubelet::{Config, Kubelet, node, server};
+use crate::chapters::pods::network::{NodeConfig, NodeNetwork, Subnet};
+use crate::chapters::pods::{PodRuntime, RuntimeConfig};
+use crate::chapters::process::Backoff;
+use crate::duration::parse_duration;
+use crate::quantity::{parse_cpu, parse_memory};
+
+#[derive(Debug, clap::Args)]
+pub struct NodeArgs {
+    /// The API server's URL
+    #[arg(long, value_name = "URL")]
+    server: String,
+    /// The node's name (its Node object, its lease)
+    #[arg(long)]
+    name: String,
+    /// A file holding the bearer token for the API server
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
+    /// The node's address: its InternalIP, where its logs and exec server
+    /// listens
+    #[arg(long, default_value = "127.0.0.1")]
+    address: IpAddr,
+    /// The port of the logs and exec server (0: any free port)
+    #[arg(long, default_value_t = 10250)]
+    port: u16,
+    /// The node's pod subnet [default: a free /24 of 10.244.0.0/16]
+    #[arg(long, value_name = "CIDR")]
+    pod_cidr: Option<Subnet>,
+    /// CPU offered to pods [default: the machine's cpus]
+    #[arg(long, value_parser = parse_cpu)]
+    cpu: Option<i64>,
+    /// Memory offered to pods [default: the machine's memory]
+    #[arg(long, value_parser = parse_memory)]
+    memory: Option<u64>,
+    /// How many pods at most
+    #[arg(long, default_value_t = node::DEFAULT_MAX_PODS)]
+    max_pods: u64,
+    /// Renew the node's lease this often
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    lease_interval: Duration,
+    /// Write the node's status at least this often (and on every change)
+    #[arg(long, default_value = "1m", value_parser = parse_duration)]
+    status_interval: Duration,
+    /// The first wait before restarting a crashed container (doubles
+    /// with each crash)
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    backoff: Duration,
+    /// The longest wait before restarting a crashed container
+    #[arg(long, default_value = "300s", value_parser = parse_duration)]
+    max_backoff: Duration,
+    /// Delete every pod of this node when stopping
+    #[arg(long)]
+    drain_on_exit: bool,
+}
+
+/// The instance name of a node's pods: cgroups, directories and
+/// interfaces carry it.
+fn instance(name: &str) -> String {
+    format!("node-{name}")
+}
+
+fn free_subnet() -> anyhow::Result<Subnet> {
+    let output = std::process::Command::new("ip")
+        .args(["-4", "-o", "addr", "show"])
+        .output()
+        .context("cannot list this machine's addresses with `ip`")?;
+    let used = String::from_utf8_lossy(&output.stdout).into_owned();
+    for third in 0..=255 {
+        let prefix = format!("10.244.{third}.");
+        if !used.contains(&format!("inet {prefix}")) {
+            return Ok(format!("{prefix}0/24").parse()?);
+        }
+    }
+    bail!("every /24 of 10.244.0.0/16 is in use on this machine")
+}
+
+/// The seam where a restarted agent would adopt the pods of its previous
+/// run. Chapter 05's runtime cannot take them over yet (and its
+/// containers end with the agent's process, which supervises them), so
+/// what that run left (directories, interfaces, address allocations,
+/// cgroups) is removed, as `k8s-mini reset --instance` does, and the pods
+/// are started afresh.
+fn clear_previous_run(instance: &str, data_dir: &Path) -> anyhow::Result<()> {
+    // The containers of a run that just ended are still on their way out.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while crate::reset::instance_in_use(instance) {
+        if std::time::Instant::now() > deadline {
+            bail!(
+                "processes of a previous run of this node (instance {instance}) still run: is another `k8s-mini node` with this name running?"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    crate::reset::reset_instance(instance, data_dir)?;
+    Ok(())
+}
+
+pub async fn run(args: NodeArgs, data_dir: &Path) -> anyhow::Result<i32> {
+    if !nix::unistd::geteuid().is_root() {
+        bail!(
+            "the node agent runs pods, which need root (namespaces, a bridge, cgroups): run it with sudo"
+        );
+    }
+    let mut client = crate::chapters::apiserver::client::Client::new(&args.server)
+        .with_context(|| format!("bad --server {}", args.server))?;
+    if let Some(path) = &args.token_file {
+        let token = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the token file {}", path.display()))?;
+        client = client.with_token(token.trim());
+    }
+    let instance = instance(&args.name);
+    clear_previous_run(&instance, data_dir)?;
+    let pod_cidr = match args.pod_cidr {
+        Some(cidr) => cidr,
+        None => free_subnet()?,
+    };
+    let images = crate::image::open_store(data_dir)?;
+    let network = NodeNetwork::ensure(NodeConfig {
+        instance: instance.clone(),
+        pod_cidr,
+        cluster_cidrs: vec!["10.244.0.0/16".parse()?, "10.96.0.0/16".parse()?],
+        data_dir: data_dir.to_path_buf(),
+        netns: None,
+    })
+    .context("cannot make the node's pod network")?;
+    let runtime = PodRuntime::new(RuntimeConfig {
+        instance: instance.clone(),
+        init_program: std::env::current_exe()?,
+        images: images.clone(),
+        state_dir: data_dir.to_path_buf(),
+        network: Some(network),
+    })?;
+    let listener = tokio::net::TcpListener::bind(SocketAddr::new(args.address, args.port))
+        .await
+        .with_context(|| format!("cannot listen on {}:{}", args.address, args.port))?;
+    let port = listener.local_addr()?.port();
+    let machine = node::machine_capacity();
+    let mut config = Config::new(&args.name, args.address, data_dir.to_path_buf());
+    config.hostname = args.name.clone();
+    config.pod_cidr = Some(pod_cidr.to_string());
+    config.capacity = Allocatable {
+        cpu_millis: args.cpu.map_or(machine.cpu_millis, |m| m.max(0) as u64),
+        memory_bytes: args.memory.unwrap_or(machine.memory_bytes),
+        pods: args.max_pods,
+    };
+    config.port = port;
+    config.lease_interval = args.lease_interval;
+    config.status_interval = args.status_interval;
+    config.backoff = Backoff {
+        initial: args.backoff,
+        max: args.max_backoff,
+        ..Backoff::KUBERNETES
+    };
+    config.image_backoff = config.backoff;
+    let kubelet = Kubelet::start(client, runtime.clone(), images, config).await?;
+    let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(server::serve(listener, Arc::new(kubelet.pods()), async {
+        let _ = server_stopped.await;
+    }));
+    eprintln!(
+        "k8s-mini node: node {} registered with {}; pods on {pod_cidr}, logs and exec on {}:{port}",
+        args.name, args.server, args.address
+    );
+    wait_for_signal().await?;
+    let _ = stop_server.send(());
+    let _ = server.await;
+    if args.drain_on_exit {
+        eprintln!("k8s-mini node: deleting this node's pods");
+        kubelet.drain().await;
+    } else {
+        kubelet.stop().await;
+    }
+    // Pods hold the runtime: it can go only when none is left.
+    match Arc::try_unwrap(runtime) {
+        Ok(runtime) => runtime.remove()?,
+        Err(_) => eprintln!(
+            "k8s-mini node: stopped; its pods are left to the next run (--drain-on-exit deletes them)"
+        ),
+    }
+    Ok(0)
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,62 @@
+//! Leases (`coordination.k8s.io/v1`): a named claim that one holder keeps
+//! renewing. Each kubelet renews `kube-node-lease/<node>` as its heartbeat
+//! (cheaper than rewriting the whole Node status); leader election uses
+//! leases in `kube-system`.
+
+use crate::meta::ObjectMeta;
+use crate::time::MicroTime;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Lease {
+    #[serde(default)]
+    pub api_version: String,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    #[serde(default)]
+    pub spec: LeaseSpec,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LeaseSpec {
+    /// Who holds the lease: the node's name for a node lease.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder_identity: Option<String>,
+    /// How long the holder's claim lasts after `renewTime` (40 s for nodes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_duration_seconds: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acquire_time: Option<MicroTime>,
+    /// The heartbeat itself, with microseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renew_time: Option<MicroTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_transitions: Option<i32>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Resource;
+
+    #[test]
+    fn leases_are_validated_with_kubernetes_wording() {
+        let mut lease = Lease::new("node-a", Some("kube-node-lease"));
+        assert!(lease.validate().is_empty(), "{:?}", lease.validate());
+        lease.spec.lease_duration_seconds = Some(0);
+        lease.spec.lease_transitions = Some(-1);
+        let messages: Vec<String> = lease.validate().iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            messages,
+            [
+                "spec.leaseDurationSeconds: Invalid value: 0: must be greater than 0",
+                "spec.leaseTransitions: Invalid value: -1: must be greater than or equal to 0",
+            ]
+        );
+        assert_eq!(lease.api_version, "coordination.k8s.io/v1");
+    }
+}
