@@ -116,7 +116,8 @@ async fn crud_and_errors_against_the_server() {
         .unwrap_err();
     assert_eq!(refused.code(), Some(401), "{refused}");
 
-    // The scheduler's binding, and logs (which this server cannot reach).
+    // The scheduler's binding, and logs of a container that has not
+    // started (no node agent runs it): a 400 in Kubernetes' words.
     let binding = json!({"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "web"},
                          "target": {"apiVersion": "v1", "kind": "Node", "name": "node-1"}});
     pods.create_subresource("web", "binding", &binding)
@@ -127,7 +128,8 @@ async fn crud_and_errors_against_the_server() {
         Some("node-1")
     );
     let logs = pods.logs("web", &LogParams::default()).await.unwrap_err();
-    assert_eq!(logs.code(), Some(503), "{logs}");
+    assert_eq!(logs.code(), Some(400), "{logs}");
+    assert!(logs.to_string().contains("is waiting to start"), "{logs}");
 
     // Pods answer a delete with the object, as Kubernetes does.
     let deleted = pods.delete("web", &DeleteParams::now()).await.unwrap();
