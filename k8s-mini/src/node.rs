@@ -2,10 +2,10 @@
 //! registers the node with the API server, keeps its lease fresh, runs the
 //! pods bound to it, and serves their logs and exec on the node's address.
 //!
-//! Stopping it (Ctrl-C, SIGTERM) leaves the pods to the next run of the
-//! agent, as stopping a kubelet does; with `--drain-on-exit` it deletes
-//! them first. (Chapter 05's containers are supervised from this process
-//! and end with it; the next run starts them again.)
+//! Stopping it (Ctrl-C, SIGTERM) leaves the pods running, as stopping a
+//! kubelet does, and so does killing it: the next run adopts those the API
+//! still wants (same processes, same restart counts) and removes the
+//! others. With `--drain-on-exit` it deletes them before it ends.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -13,10 +13,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use nix::fcntl::{Flock, FlockArg};
 
 use crate::chapters::kubelet::resources::Allocatable;
 use crate::chapters::kubelet::{Config, Kubelet, node, server};
-use crate::chapters::pods::network::{NodeConfig, NodeNetwork, Subnet};
+use crate::chapters::pods::network::{self, NodeConfig, NodeNetwork, Subnet};
 use crate::chapters::pods::{PodRuntime, RuntimeConfig};
 use crate::chapters::process::Backoff;
 use crate::duration::parse_duration;
@@ -65,7 +66,8 @@ pub struct NodeArgs {
     /// The longest wait before restarting a crashed container
     #[arg(long, default_value = "300s", value_parser = parse_duration)]
     max_backoff: Duration,
-    /// Delete every pod of this node when stopping
+    /// Delete every pod of this node when stopping (without it, they keep
+    /// running, for the next run to adopt)
     #[arg(long)]
     drain_on_exit: bool,
 }
@@ -91,25 +93,57 @@ fn free_subnet() -> anyhow::Result<Subnet> {
     bail!("every /24 of 10.244.0.0/16 is in use on this machine")
 }
 
-/// The seam where a restarted agent would adopt the pods of its previous
-/// run. Chapter 05's runtime cannot take them over yet (and its
-/// containers end with the agent's process, which supervises them), so
-/// what that run left (directories, interfaces, address allocations,
-/// cgroups) is removed, as `k8s-mini reset --instance` does, and the pods
-/// are started afresh.
-fn clear_previous_run(instance: &str, data_dir: &Path) -> anyhow::Result<()> {
-    // The containers of a run that just ended are still on their way out.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while crate::reset::instance_in_use(instance) {
-        if std::time::Instant::now() > deadline {
-            bail!(
-                "processes of a previous run of this node (instance {instance}) still run: is another `k8s-mini node` with this name running?"
-            );
-        }
-        std::thread::sleep(Duration::from_millis(100));
+/// Gets the node's instance ready for this run, and holds it: the lock
+/// returned says that no other `k8s-mini node` of this name runs. The pods
+/// a previous run left (killed, or stopped without a drain) keep running
+/// for the agent to adopt or discard one by one, so nothing of theirs is
+/// touched here; only an instance without any pod left (its interfaces,
+/// address allocations, cgroups) is cleared, as `k8s-mini reset
+/// --instance` does.
+fn take_instance(instance: &str, data_dir: &Path) -> anyhow::Result<Flock<std::fs::File>> {
+    let pods_dir = data_dir.join("pods").join(instance);
+    let has_pods = std::fs::read_dir(&pods_dir).is_ok_and(|mut entries| entries.next().is_some());
+    let lock = || -> anyhow::Result<Flock<std::fs::File>> {
+        std::fs::create_dir_all(&pods_dir)
+            .with_context(|| format!("cannot create {}", pods_dir.display()))?;
+        let dir = std::fs::File::open(&pods_dir)
+            .with_context(|| format!("cannot open {}", pods_dir.display()))?;
+        Flock::lock(dir, FlockArg::LockExclusiveNonblock).map_err(|(_, errno)| {
+            anyhow::anyhow!(
+                "another `k8s-mini node` with this name (instance {instance}) runs here: {errno}"
+            )
+        })
+    };
+    if has_pods {
+        return lock();
     }
+    // A run that never had a pod, or drained them all: a lock taken
+    // first keeps a concurrent agent from being reset under it.
+    let held = lock()?;
     crate::reset::reset_instance(instance, data_dir)?;
-    Ok(())
+    drop(held);
+    lock()
+}
+
+/// The pod subnet of the instance's bridge, kept from a previous run: its
+/// adopted pods have their addresses there.
+fn kept_subnet(instance: &str) -> Option<Subnet> {
+    let bridge = network::bridge_name(instance);
+    let output = std::process::Command::new("ip")
+        .args(["-4", "-o", "addr", "show", "dev", &bridge])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let cidr = text
+        .split_whitespace()
+        .skip_while(|word| *word != "inet")
+        .nth(1)?;
+    let (address, prefix) = cidr.split_once('/')?;
+    let address: std::net::Ipv4Addr = address.parse().ok()?;
+    let prefix: u8 = prefix.parse().ok().filter(|prefix| *prefix <= 32)?;
+    let network = std::net::Ipv4Addr::from(u32::from(address) & network::mask(prefix));
+    format!("{network}/{prefix}").parse().ok()
 }
 
 pub async fn run(args: NodeArgs, data_dir: &Path) -> anyhow::Result<i32> {
@@ -126,8 +160,8 @@ pub async fn run(args: NodeArgs, data_dir: &Path) -> anyhow::Result<i32> {
         client = client.with_token(token.trim());
     }
     let instance = instance(&args.name);
-    clear_previous_run(&instance, data_dir)?;
-    let pod_cidr = match args.pod_cidr {
+    let _instance_lock = take_instance(&instance, data_dir)?;
+    let pod_cidr = match args.pod_cidr.or_else(|| kept_subnet(&instance)) {
         Some(cidr) => cidr,
         None => free_subnet()?,
     };

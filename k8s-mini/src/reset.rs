@@ -29,24 +29,13 @@ pub struct ResetArgs {
 }
 
 /// Removes what a dead run of `instance` left (the node agent does it
-/// when it starts again: chapter 08).
+/// when it starts again with no pod left to adopt: chapter 08).
 pub fn reset_instance(instance: &str, data_dir: &Path) -> anyhow::Result<i32> {
     let args = ResetArgs {
         instance: Some(instance.to_string()),
         dry_run: false,
     };
     run(args, data_dir)
-}
-
-/// Whether a process of `instance` still lives: one of its init programs,
-/// or anything in its cgroups.
-pub fn instance_in_use(instance: &str) -> bool {
-    let cgroups = Cgroups::detect().ok();
-    let dir = cgroups
-        .as_ref()
-        .and_then(cgroup_root)
-        .map(|root| root.join(format!("k8s-mini-{instance}")));
-    is_alive(instance) || dir.as_deref().is_some_and(holds_processes)
 }
 
 pub fn run(args: ResetArgs, data_dir: &Path) -> anyhow::Result<i32> {

@@ -14,10 +14,11 @@
 //!      merge_status ──changed?──▶ PUT pods/NAME/status, POST events
 //! ```
 //!
-//! [`Kubelet::stop`] leaves the pods alone, as stopping a kubelet does: a
-//! restarted agent is meant to adopt them (chapter 05's runtime cannot
-//! yet: its containers are supervised from the agent's process and end
-//! with it). [`Kubelet::drain`] deletes them instead.
+//! [`Kubelet::stop`] leaves the pods alone, as stopping a kubelet does
+//! (and so does a crash): chapter 05's containers outlive the agent under
+//! their shims, and the next agent adopts those the API still wants, same
+//! processes and restart counts, and discards the others (the sync loop's
+//! `adopt`). [`Kubelet::drain`] deletes them instead.
 
 mod heartbeat;
 mod sync;
@@ -239,7 +240,7 @@ pub struct Kubelet {
     shared: Arc<Shared>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
-    informer: Option<Informer<Pod>>,
+    informer: Option<Arc<Informer<Pod>>>,
 }
 
 impl Kubelet {
@@ -268,9 +269,16 @@ impl Kubelet {
             cache: informer.cache(),
             wake,
         });
+        // The sync loop adopts the previous run's pods once the informer
+        // has listed the API's (it lets go of the informer then).
+        let informer = Arc::new(informer);
+        let synced = {
+            let informer = informer.clone();
+            async move { informer.wait_for_sync().await }
+        };
         let tasks = vec![
             tokio::spawn(heartbeat::run(shared.clone(), node, stopped.clone())),
-            tokio::spawn(sync::run(shared.clone(), changes, woken, stopped)),
+            tokio::spawn(sync::run(shared.clone(), changes, woken, stopped, synced)),
         ];
         Ok(Kubelet {
             shared,
@@ -315,7 +323,9 @@ impl Kubelet {
         for task in self.tasks.drain(..) {
             let _ = task.await;
         }
-        if let Some(informer) = self.informer.take() {
+        // The sync loop has ended: the informer is ours alone again (were
+        // it not, dropping it would stop it all the same).
+        if let Some(informer) = self.informer.take().and_then(Arc::into_inner) {
             informer.stop().await;
         }
     }

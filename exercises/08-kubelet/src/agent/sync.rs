@@ -17,9 +17,9 @@ use tokio::task::JoinSet;
 use super::{Running, Shared, Slot};
 use crate::events::{self, Record};
 use crate::images;
-use crate::plan::{Step, plan};
+use crate::plan::{DEFAULT_GRACE, Step, grace_period, plan};
 use crate::qos::qos_class;
-use crate::resources::{admit, pod_requests};
+use crate::resources::{Requests, admit, pod_requests};
 use crate::status::{Context, api_status, merge_status, rejected};
 use crate::translate::{Environment, pod_spec};
 
@@ -29,9 +29,22 @@ pub(super) async fn run(
     mut changes: Changes<Pod>,
     mut woken: UnboundedReceiver<ObjectKey>,
     mut stop: watch::Receiver<bool>,
+    synced: impl Future<Output = bool>,
 ) {
-    adopt(&shared);
+    // Adoption needs the API's pods: an empty cache before the first list
+    // would make every pod look deleted.
+    let synced = tokio::select! {
+        synced = synced => synced,
+        _ = stop.changed() => return,
+    };
     let mut workers = JoinSet::new();
+    if synced {
+        adopt(&shared, &mut workers).await;
+    } else {
+        // The informer died before its first list: better leave the
+        // previous run's pods alone than discard them all.
+        eprintln!("kubelet: the pods of this node could not be listed: no adoption");
+    }
     let mut tick = tokio::time::interval(shared.config.resync);
     loop {
         let keys = tokio::select! {
@@ -61,12 +74,119 @@ fn key_of(change: &Change<Pod>) -> ObjectKey {
     change.key()
 }
 
-/// The seam for adopting pods after a restart of the agent: the pods
-/// chapter 05's runtime still runs from before would enter the table here,
-/// so that they are reported, not started twice. The runtime cannot list
-/// them yet, so every pod counts as not running and is started afresh
-/// (the caller removes what the previous run left, see `k8s-mini node`).
-fn adopt(_shared: &Shared) {}
+/// Takes over the pods a previous run of the agent left (it was killed or
+/// stopped without a drain): a pod the API still wants, from the same
+/// spec, enters the table as if just started, with its processes, restart
+/// counts and events as they are; any other is discarded (SIGTERM, its
+/// grace, then nothing of it is left) in a worker of its own, so that a
+/// slow stop holds up no other pod. Kubernetes: the kubelet finds the
+/// containers the runtime still runs and syncs them, not starts them.
+async fn adopt(shared: &Arc<Shared>, workers: &mut JoinSet<()>) {
+    let mut adopted = Vec::new();
+    for recorded in shared.runtime.recorded_pods() {
+        let key = ObjectKey {
+            namespace: recorded.namespace.clone(),
+            name: recorded.name.clone(),
+        };
+        let api_pod = shared
+            .cache
+            .get(&key.namespace, &key.name)
+            .filter(|pod| pod.metadata.uid.as_deref() == Some(recorded.uid.as_str()));
+        let grace = api_pod.as_deref().map_or(DEFAULT_GRACE, grace_period);
+        let wanted = api_pod
+            .as_ref()
+            .filter(|pod| pod.metadata.deletion_timestamp.is_none());
+        let refusal = match wanted {
+            None => "it is no longer in the API".to_string(),
+            Some(pod) => {
+                let adoption = pod_spec(pod, &environment(shared))
+                    .map_err(|rejection| rejection.message)
+                    .and_then(|spec| {
+                        shared
+                            .runtime
+                            .adopt(spec)
+                            .map_err(|error| error.to_string())
+                    });
+                match adoption {
+                    Ok(handle) => {
+                        // What it did before the restart was posted by the
+                        // previous run; what it does from now on is new.
+                        let events_posted = handle.events().len();
+                        adopted.push((key, pod.clone(), handle, events_posted));
+                        continue;
+                    }
+                    Err(why) => why,
+                }
+            }
+        };
+        eprintln!(
+            "kubelet: discarding pod {}/{} ({}) of the previous run: {refusal}",
+            key.namespace, key.name, recorded.uid
+        );
+        // The slot stays locked until the pod is gone, so that a pod of
+        // the same uid (refused for another spec) starts only afterwards.
+        let slot = match wanted {
+            Some(_) => Some(shared.table.slot(&key).lock_owned().await),
+            None => None,
+        };
+        let shared = shared.clone();
+        workers.spawn(async move {
+            if let Err(error) = shared.runtime.discard(&recorded.uid, grace).await {
+                eprintln!(
+                    "kubelet: cannot discard pod {}/{} ({}): {error}",
+                    key.namespace, key.name, recorded.uid
+                );
+            }
+            drop(slot);
+        });
+    }
+    // An adopted handle reports the pod as being created until the runtime
+    // has found its sandbox and containers again: reported then, a running
+    // pod would turn Pending and unready for a moment.
+    let resumed = adopted.iter().map(|(_, _, handle, _)| {
+        let mut status = handle.watch();
+        tokio::time::timeout(RESUME_WAIT, async move {
+            let _ = status.wait_for(resumed).await;
+        })
+    });
+    futures::future::join_all(resumed).await;
+    for (key, pod, handle, events_posted) in adopted {
+        let slot = shared.table.slot(&key);
+        let mut slot = slot.lock().await;
+        let uid = pod.metadata.uid.clone().unwrap_or_default();
+        eprintln!(
+            "kubelet: adopted pod {}/{} ({uid}), still running from the previous run",
+            key.namespace, key.name
+        );
+        let requests = pod_requests(&pod.spec);
+        install(
+            shared,
+            &key,
+            &mut slot,
+            uid,
+            handle,
+            requests,
+            events_posted,
+        );
+    }
+}
+
+/// How long adopted pods may take to be found again before they are
+/// reported anyway (a container waiting out a back-off is never "found").
+const RESUME_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Whether the runtime has resumed an adopted pod: it is no longer
+/// reported as a pod whose containers are all being created.
+fn resumed(status: &pods::PodStatus) -> bool {
+    status.phase != pods::PodPhase::Pending
+        || status
+            .init_container_statuses
+            .iter()
+            .chain(&status.container_statuses)
+            .any(|line| {
+                !matches!(&line.state, pods::ContainerState::Waiting { reason, .. } if reason == "ContainerCreating")
+            })
+}
 
 // ANCHOR: sync_pod
 /// One pass of the pod's worker; returns at once if another pass holds
@@ -138,12 +258,7 @@ async fn start(shared: &Shared, key: &ObjectKey, slot: &mut Slot, pod: &Arc<Pod>
             Record::new(reason, message, None),
         )
     };
-    let environment = Environment {
-        node_name: &shared.config.name,
-        host_ip: &shared.host_ip,
-        backoff: shared.config.backoff,
-    };
-    let spec = match pod_spec(pod, &environment) {
+    let spec = match pod_spec(pod, &environment(shared)) {
         Ok(spec) => spec,
         Err(rejection) => {
             let (status, record) = refuse(slot, &rejection.reason, &rejection.message);
@@ -165,7 +280,31 @@ async fn start(shared: &Shared, key: &ObjectKey, slot: &mut Slot, pod: &Arc<Pod>
         return;
     }
     slot.pulling = None;
-    let handle = Arc::new(shared.runtime.run(spec));
+    let handle = shared.runtime.run(spec);
+    install(shared, key, slot, uid, handle, requests, 0);
+    report(shared, slot, pod).await;
+}
+
+fn environment(shared: &Shared) -> Environment<'_> {
+    Environment {
+        node_name: &shared.config.name,
+        host_ip: &shared.host_ip,
+        backoff: shared.config.backoff,
+    }
+}
+
+/// Puts a pod just started (or adopted) in its slot and the table, with a
+/// watcher that wakes the sync loop on each of its status changes.
+fn install(
+    shared: &Shared,
+    key: &ObjectKey,
+    slot: &mut Slot,
+    uid: String,
+    handle: pods::PodHandle,
+    requests: Requests,
+    events_posted: usize,
+) {
+    let handle = Arc::new(handle);
     let mut watch = handle.watch();
     let wake = shared.wake.clone();
     let watched = key.clone();
@@ -181,12 +320,11 @@ async fn start(shared: &Shared, key: &ObjectKey, slot: &mut Slot, pod: &Arc<Pod>
         handle,
         requests,
         watcher,
-        events_posted: 0,
+        events_posted,
         written: None,
     };
     shared.table.publish(key, &running);
     slot.running = Some(running);
-    report(shared, slot, pod).await;
 }
 
 /// A missing image: the pod waits (ErrImagePull, then ImagePullBackOff
