@@ -53,7 +53,23 @@ struct Cluster {
     stop_node: Option<tokio::sync::oneshot::Sender<()>>,
     node_server: tokio::task::JoinHandle<std::io::Result<()>>,
     leaks: testkit::LeakCheck,
+    _tidy: TidyOnPanic,
     _tmp: tempfile::TempDir,
+}
+
+/// After a failed test (verify's mutants fail many), the pods' processes
+/// and cgroups would stay on the machine: kill and remove them.
+struct TidyOnPanic(testkit::LeakCheck);
+
+impl Drop for TidyOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let stuck = self.0.remove_cgroups();
+            if !stuck.is_empty() {
+                eprintln!("could not remove the failed test's cgroups: {stuck:?}");
+            }
+        }
+    }
 }
 
 impl Cluster {
@@ -101,6 +117,7 @@ impl Cluster {
             stop_node: Some(stop_node),
             node_server,
             leaks,
+            _tidy: TidyOnPanic(testkit::LeakCheck::new(&instance)),
             _tmp: tmp,
         };
         let node = serde_json::json!({
