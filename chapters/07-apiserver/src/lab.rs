@@ -113,46 +113,16 @@ impl Lab {
     }
 
     pub async fn kubectl_with_input(&self, args: &[&str], input: Option<&str>) -> String {
-        use tokio::io::AsyncWriteExt;
-        let mut command = tokio::process::Command::new(kubectl());
-        command
-            .arg("--kubeconfig")
-            .arg(self.kubeconfig())
-            .arg("--cache-dir")
-            .arg(self.tmp.path().join("kube-cache"))
-            .args(args)
-            .env("HOME", self.tmp.path())
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .kill_on_drop(true);
-        let mut child = command.spawn().unwrap_or_else(|error| {
-            panic!("\n\n*** chapter 07's suite drives stock kubectl, which is not installed ({error}) ***\n\n")
-        });
-        let mut stdin = child.stdin.take().expect("stdin");
-        if let Some(input) = input {
-            stdin
-                .write_all(input.as_bytes())
-                .await
-                .expect("kubectl reads");
-        }
-        drop(stdin);
-        let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-            .await
-            .expect("kubectl ends within a minute")
-            .expect("kubectl runs");
-        let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        if !stderr.is_empty() {
-            text.push_str(&stderr);
-        }
-        if !output.status.success() {
-            text.push_str(&format!(
-                "(exit code {})\n",
-                output.status.code().unwrap_or(-1)
-            ));
-        }
-        text
+        let kubeconfig = self.kubeconfig();
+        testkit::run_kubectl(
+            kubectl().as_ref(),
+            kubeconfig.as_ref(),
+            self.tmp.path(),
+            args,
+            input,
+            "chapter 07's suite",
+        )
+        .await
     }
 
     pub async fn stop(self) {

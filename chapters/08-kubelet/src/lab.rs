@@ -5,9 +5,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use apiserver::client::Client;
@@ -69,7 +67,7 @@ pub struct Lab {
 
 impl Lab {
     /// A node whose containers run `init_program`
-    /// (`env!("CARGO_BIN_EXE_pod-init")`).
+    /// (`env!("CARGO_BIN_EXE_kubelet-init")`).
     pub async fn start(init_program: &str) -> Lab {
         Lab::start_with(init_program, Options::default()).await
     }
@@ -170,43 +168,16 @@ impl Lab {
     }
 
     pub async fn kubectl_with_input(&self, args: &[&str], input: Option<&str>) -> String {
-        use tokio::io::AsyncWriteExt;
-        let mut child = tokio::process::Command::new("kubectl")
-            .arg("--kubeconfig")
-            .arg(self.kubeconfig())
-            .arg("--cache-dir")
-            .arg(self.tmp.path().join("kube-cache"))
-            .args(args)
-            .env("HOME", self.tmp.path())
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|error| {
-                panic!("\n\n*** chapter 08's suite drives stock kubectl, which is not installed ({error}) ***\n\n")
-            });
-        let mut stdin = child.stdin.take().expect("stdin");
-        if let Some(input) = input {
-            stdin
-                .write_all(input.as_bytes())
-                .await
-                .expect("kubectl reads");
-        }
-        drop(stdin);
-        let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-            .await
-            .expect("kubectl ends within a minute")
-            .expect("kubectl runs");
-        let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
-        text.push_str(&String::from_utf8_lossy(&output.stderr));
-        if !output.status.success() {
-            text.push_str(&format!(
-                "(exit code {})\n",
-                output.status.code().unwrap_or(-1)
-            ));
-        }
-        text
+        let kubeconfig = self.kubeconfig();
+        testkit::run_kubectl(
+            std::path::Path::new("kubectl"),
+            kubeconfig.as_ref(),
+            self.tmp.path(),
+            args,
+            input,
+            "chapter 08's suite",
+        )
+        .await
     }
 
     /// The pod as the API has it now.
@@ -346,20 +317,8 @@ pub fn pod(name: &str, node: &str, spec: &str) -> String {
     )
 }
 
-/// A /24 of `<prefix>.0.0/16` that no interface of the host uses.
+/// A /24 of `<prefix>.0.0/16` that no interface of the host uses (see
+/// [`testkit::free_subnet`]).
 fn free_subnet(prefix: &str) -> Subnet {
-    static CALLS: AtomicU32 = AtomicU32::new(0);
-    let output = Command::new("ip")
-        .args(["-4", "-o", "addr", "show"])
-        .output()
-        .expect("ip (iproute2) lists the host's addresses");
-    let used = String::from_utf8_lossy(&output.stdout).into_owned();
-    let start = std::process::id() + 7 * CALLS.fetch_add(1, Ordering::Relaxed);
-    for offset in 0..256 {
-        let candidate = format!("{prefix}.{}.", (start + offset) % 256);
-        if !used.contains(&format!("inet {candidate}")) {
-            return format!("{candidate}0/24").parse().expect("a subnet");
-        }
-    }
-    panic!("every /24 of {prefix}.0.0/16 is in use on this machine");
+    testkit::free_subnet(prefix).parse().expect("a subnet")
 }

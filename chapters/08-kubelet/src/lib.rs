@@ -3,7 +3,7 @@
 //! The tests import the crate under test as `chapter_08::kubelet`: your
 //! exercise (`exercises/08-kubelet`) by default, the reference solution
 //! (`solutions/08-kubelet`) with `--features solution`. The node's
-//! containers run `pod-init` (src/bin/pod-init.rs) as their init program.
+//! containers run `kubelet-init` (src/bin/kubelet-init.rs) as their init program.
 
 #[cfg(not(feature = "solution"))]
 pub use exercise as kubelet;

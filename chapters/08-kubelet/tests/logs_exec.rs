@@ -27,7 +27,7 @@ const LIMIT: Duration = Duration::from_secs(30);
 
 /// The init program of the pods' containers.
 fn init_program() -> String {
-    env!("CARGO_BIN_EXE_pod-init").to_string()
+    env!("CARGO_BIN_EXE_kubelet-init").to_string()
 }
 
 /// The test's pods, as the agent's table would hold them.

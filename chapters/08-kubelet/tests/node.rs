@@ -7,7 +7,7 @@ use chapter_08::{Lab, Options, guard};
 use insta::assert_snapshot;
 use objects::{Lease, Node};
 
-const INIT: &str = env!("CARGO_BIN_EXE_pod-init");
+const INIT: &str = env!("CARGO_BIN_EXE_kubelet-init");
 
 /// Ages (`3s`, `2m1s`) change from run to run.
 fn without_ages(text: &str) -> String {

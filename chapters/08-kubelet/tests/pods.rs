@@ -8,7 +8,7 @@ use chapter_08::{Lab, Options, guard, pod};
 use insta::assert_snapshot;
 use objects::{Event, Pod};
 
-const INIT: &str = env!("CARGO_BIN_EXE_pod-init");
+const INIT: &str = env!("CARGO_BIN_EXE_kubelet-init");
 
 fn phase(pod: Option<&Pod>) -> Option<&str> {
     pod?.status.phase.as_deref()

@@ -4,6 +4,6 @@
 
 fn main() {
     filesystem::run_init_if_requested();
-    eprintln!("pod-init: this program only runs as a container's init program");
+    eprintln!("kubelet-init: this program only runs as a container's init program");
     std::process::exit(2);
 }
