@@ -6,9 +6,6 @@ mod api_server;
 
 use api_server::ApiServer as Server;
 
-/// One HTTP request (clients other than kubectl: kubectl sends a bearer
-/// token only over https, so it cannot use one here); the status line and
-/// the body.
 fn request(
     server: &Server,
     method: &str,
@@ -16,27 +13,7 @@ fn request(
     token: Option<&str>,
     body: &str,
 ) -> (String, String) {
-    use std::io::{Read, Write};
-    let address = server.url.trim_start_matches("http://");
-    let mut stream = std::net::TcpStream::connect(address).expect("the server listens");
-    let auth = token
-        .map(|token| format!("Authorization: Bearer {token}\r\n"))
-        .unwrap_or_default();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    let status = answer.lines().next().unwrap_or_default().to_string();
-    let body = answer
-        .split("\r\n\r\n")
-        .nth(1)
-        .unwrap_or_default()
-        .to_string();
-    (status, body)
+    server.request(method, path, token, body)
 }
 
 #[test]

@@ -5,7 +5,7 @@
 
 mod api_server;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -16,23 +16,7 @@ const BINARY: &str = env!("CARGO_BIN_EXE_k8s-mini");
 
 /// One HTTP request; the status line and the body.
 fn request(server: &ApiServer, method: &str, path: &str, body: &str) -> (String, String) {
-    let address = server.url.trim_start_matches("http://");
-    let mut stream = std::net::TcpStream::connect(address).expect("the server listens");
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    let status = answer.lines().next().unwrap_or_default().to_string();
-    let body = answer
-        .split("\r\n\r\n")
-        .nth(1)
-        .unwrap_or_default()
-        .to_string();
-    (status, body)
+    server.request(method, path, None, body)
 }
 
 #[test]

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 
 use crate::bench::percentile;
 use futures::future::join_all;
@@ -15,7 +15,7 @@ use crate::chapters::cgroups::{CgroupName, Cgroups, Limits};
 use crate::chapters::filesystem::image::ECHO_IMAGE;
 use crate::chapters::filesystem::{ContainerRequest, Containers};
 use crate::chapters::namespaces::{Isolation, Runtime};
-use crate::chapters::pods::network::{NodeConfig, NodeNetwork, Subnet};
+use crate::chapters::pods::network::{NodeConfig, NodeNetwork};
 use crate::chapters::pods::{
     Container, PodHandle, PodRuntime, PodSpec, RuntimeConfig, wait_for_application,
 };
@@ -42,7 +42,7 @@ pub async fn run(
     let instance = format!("bench-{}", std::process::id());
     let network = NodeNetwork::ensure(NodeConfig {
         instance: instance.clone(),
-        pod_cidr: free_subnet()?,
+        pod_cidr: crate::node::free_subnet(true)?,
         cluster_cidrs: Vec::new(),
         data_dir: work.path().to_path_buf(),
         netns: None,
@@ -180,20 +180,4 @@ fn figures(samples: &mut [Duration]) -> (f64, f64, f64) {
 
 fn print_row(name: &str, (p50, p99, max): (f64, f64, f64)) {
     println!("{name:<52} {p50:>7.1}ms {p99:>7.1}ms {max:>7.1}ms");
-}
-
-/// A /24 of 10.244.0.0/16 that no interface of this machine uses.
-fn free_subnet() -> anyhow::Result<Subnet> {
-    let output = std::process::Command::new("ip")
-        .args(["-4", "-o", "addr", "show"])
-        .output()
-        .context("cannot list this machine's addresses with `ip`")?;
-    let used = String::from_utf8_lossy(&output.stdout).into_owned();
-    for third in (0..=255).rev() {
-        let prefix = format!("10.244.{third}.");
-        if !used.contains(&format!("inet {prefix}")) {
-            return Ok(format!("{prefix}0/24").parse()?);
-        }
-    }
-    bail!("every /24 of 10.244.0.0/16 is in use on this machine")
 }

@@ -78,19 +78,25 @@ fn instance(name: &str) -> String {
     format!("node-{name}")
 }
 
-fn free_subnet() -> anyhow::Result<Subnet> {
+/// A /24 of 10.244.0.0/16 that no interface of this machine uses, the
+/// first one from the bottom, or from the top when `from_top` (the pod
+/// benchmark takes its subnets from the top, away from the nodes').
+pub(crate) fn free_subnet(from_top: bool) -> anyhow::Result<Subnet> {
     let output = std::process::Command::new("ip")
         .args(["-4", "-o", "addr", "show"])
         .output()
         .context("cannot list this machine's addresses with `ip`")?;
     let used = String::from_utf8_lossy(&output.stdout).into_owned();
-    for third in 0..=255 {
-        let prefix = format!("10.244.{third}.");
-        if !used.contains(&format!("inet {prefix}")) {
-            return Ok(format!("{prefix}0/24").parse()?);
-        }
+    let free = |third: &u8| !used.contains(&format!("inet 10.244.{third}."));
+    let third = if from_top {
+        (0..=255u8).rev().find(free)
+    } else {
+        (0..=255u8).find(free)
+    };
+    match third {
+        Some(third) => Ok(format!("10.244.{third}.0/24").parse()?),
+        None => bail!("every /24 of 10.244.0.0/16 is in use on this machine"),
     }
-    bail!("every /24 of 10.244.0.0/16 is in use on this machine")
 }
 
 /// Gets the node's instance ready for this run, and holds it: the lock
@@ -163,7 +169,7 @@ pub async fn run(args: NodeArgs, data_dir: &Path) -> anyhow::Result<i32> {
     let _instance_lock = take_instance(&instance, data_dir)?;
     let pod_cidr = match args.pod_cidr.or_else(|| kept_subnet(&instance)) {
         Some(cidr) => cidr,
-        None => free_subnet()?,
+        None => free_subnet(false)?,
     };
     let images = crate::image::open_store(data_dir)?;
     let network = NodeNetwork::ensure(NodeConfig {

@@ -13,6 +13,40 @@ pub struct ApiServer {
 }
 
 impl ApiServer {
+    /// One HTTP request (clients other than kubectl: kubectl sends a bearer
+    /// token only over https, so it cannot use one here); the status line
+    /// and the body.
+    #[allow(dead_code)] // not every test file sends raw requests
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: &str,
+    ) -> (String, String) {
+        use std::io::{Read, Write};
+        let address = self.url.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(address).expect("the server listens");
+        let auth = token
+            .map(|token| format!("Authorization: Bearer {token}\r\n"))
+            .unwrap_or_default();
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        let status = answer.lines().next().unwrap_or_default().to_string();
+        let body = answer
+            .split("\r\n\r\n")
+            .nth(1)
+            .unwrap_or_default()
+            .to_string();
+        (status, body)
+    }
+
     /// Starts it with its data under `data_dir` and these extra options;
     /// returns once it says where it serves.
     pub fn start(data_dir: &Path, options: &[&str]) -> ApiServer {
