@@ -78,6 +78,18 @@ pub(crate) fn exec_command(
     Ok(command)
 }
 
+/// The command that runs `line` in the running container `container`.
+fn command_in(pod: &Pod, container: &str, line: &[String]) -> Result<Command, PodError> {
+    let running = pod
+        .running
+        .lock()
+        .unwrap()
+        .get(container)
+        .cloned()
+        .ok_or_else(|| PodError::NotRunning(container.to_string()))?;
+    exec_command(pod, container, &running, line)
+}
+
 /// Runs `line` in the container named `container` of the pod and waits for
 /// it, for at most `timeout`.
 pub(crate) async fn exec(
@@ -86,14 +98,7 @@ pub(crate) async fn exec(
     line: &[String],
     timeout: Duration,
 ) -> Result<ExecOutput, PodError> {
-    let running = pod
-        .running
-        .lock()
-        .unwrap()
-        .get(container)
-        .cloned()
-        .ok_or_else(|| PodError::NotRunning(container.to_string()))?;
-    let command = exec_command(pod, container, &running, line)?;
+    let command = command_in(pod, container, line)?;
     run_command(command, timeout)
         .await
         .map_err(|source| PodError::Exec {
@@ -110,14 +115,7 @@ pub(crate) fn exec_session(
     line: &[String],
     streams: ExecStreams,
 ) -> Result<ExecSession, PodError> {
-    let running = pod
-        .running
-        .lock()
-        .unwrap()
-        .get(container)
-        .cloned()
-        .ok_or_else(|| PodError::NotRunning(container.to_string()))?;
-    let command = exec_command(pod, container, &running, line)?;
+    let command = command_in(pod, container, line)?;
     ExecSession::spawn(command, streams).map_err(|source| PodError::Exec {
         container: container.to_string(),
         source,
