@@ -50,10 +50,15 @@ impl ApiServer {
     /// Starts it with its data under `data_dir` and these extra options;
     /// returns once it says where it serves.
     pub fn start(data_dir: &Path, options: &[&str]) -> ApiServer {
+        ApiServer::start_on("127.0.0.1:0", data_dir, options)
+    }
+
+    /// Starts it on `address` (a server started again where it was).
+    pub fn start_on(address: &str, data_dir: &Path, options: &[&str]) -> ApiServer {
         let mut child = Command::new(BINARY)
             .arg("--data-dir")
             .arg(data_dir)
-            .args(["apiserver", "--listen", "127.0.0.1:0"])
+            .args(["apiserver", "--listen", address])
             .args(options)
             .stderr(Stdio::piped())
             .spawn()
@@ -72,6 +77,16 @@ impl ApiServer {
         }
         let _ = child.wait();
         panic!("the API server ended before it served");
+    }
+}
+
+impl ApiServer {
+    /// SIGKILL, by its pid: the server crashes.
+    #[allow(dead_code)] // only the restart tests crash it
+    pub fn kill(mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
+        let _ = self.child.wait();
     }
 }
 

@@ -60,6 +60,13 @@ impl ClientError {
         self.status().and_then(|s| s.reason.as_deref())
     }
 
+    /// No answer (the server is down, restarting or unreachable), or one
+    /// that says to come back later (429, 5xx): worth trying again.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, ClientError::Http(_))
+            || self.code().is_some_and(|code| code == 429 || code >= 500)
+    }
+
     /// 404: the object (or its namespace) does not exist.
     pub fn is_not_found(&self) -> bool {
         self.reason() == Some("NotFound") || self.code() == Some(404)

@@ -57,9 +57,30 @@ fn desired(config: &Config, stored: Option<&Node>) -> Node {
     node
 }
 
+/// Registers the node, waiting for an API server that is down or
+/// restarting as the kubelet does (an agent started again after a crash
+/// must come back to adopt its pods, whenever the server does); any
+/// other error ends it.
+pub(super) async fn register(client: &Client, config: &Config) -> Result<Node, KubeletError> {
+    let mut wait = Duration::from_millis(250);
+    loop {
+        match register_once(client, config).await {
+            Err(KubeletError::Register { source, .. }) if source.is_unavailable() => {
+                eprintln!(
+                    "kubelet: cannot register node {} yet (retrying in {wait:?}): {source}",
+                    config.name
+                );
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(8));
+            }
+            done => return done,
+        }
+    }
+}
+
 /// Creates the Node, or updates the one a previous run registered; then
 /// writes its status (a create does not: status is a subresource).
-pub(super) async fn register(client: &Client, config: &Config) -> Result<Node, KubeletError> {
+async fn register_once(client: &Client, config: &Config) -> Result<Node, KubeletError> {
     let api = client.api::<Node>(None);
     let failed = |source| KubeletError::Register {
         node: config.name.clone(),
