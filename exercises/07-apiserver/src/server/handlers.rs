@@ -251,6 +251,7 @@ pub async fn create_object(
     meta.deletion_grace_period_seconds = None;
     let mut object = lifecycle::prepare_for_create(info, object)?;
     object.set_defaults();
+    super::admission::admit_create(&mut object);
     let errors = object.validate();
     if !errors.is_empty() {
         return Err(ApiError::invalid(info, &name, &errors));

@@ -7,7 +7,9 @@
 //! - [`watch`]: change streams.
 //! - [`discovery`]: what kubectl asks first (`/api`, `/apis`, ...).
 //! - [`lifecycle`]: namespaces, graceful deletion, finalizers.
+//! - [`admission`]: what the server adds to new objects (pod tolerations).
 
+mod admission;
 mod discovery;
 mod errors;
 mod handlers;
