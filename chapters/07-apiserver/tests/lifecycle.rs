@@ -82,6 +82,20 @@ async fn held() {
         deleted["metadata"]["deletionGracePeriodSeconds"],
         lab.get(&format!("{PODS}/bound")).await.status
     ));
+    let status = json!({"status": {"phase": "Running"}}).to_string();
+    let written = lab
+        .request(
+            "PATCH",
+            &format!("{PODS}/bound/status"),
+            "application/merge-patch+json",
+            status,
+        )
+        .await;
+    text.push(format!(
+        "its agent writes its status meanwhile: {}, still readable: {}",
+        written.status,
+        lab.get(&format!("{PODS}/bound")).await.status
+    ));
     text.push(format!(
         "and gone once its grace period is over: {}",
         gone(&lab, &format!("{PODS}/bound")).await

@@ -129,6 +129,15 @@ impl DeleteParams {
         }
     }
 
+    /// Delete the object, leave its dependents (without their reference
+    /// to it), as `kubectl delete --cascade=orphan`.
+    pub fn orphan() -> DeleteParams {
+        DeleteParams {
+            propagation_policy: Some(PropagationPolicy::Orphan),
+            ..DeleteParams::default()
+        }
+    }
+
     pub fn background() -> DeleteParams {
         DeleteParams {
             propagation_policy: Some(PropagationPolicy::Background),

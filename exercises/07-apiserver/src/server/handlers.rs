@@ -271,8 +271,16 @@ pub async fn create_object(
 
 /// `generateName` plus five random characters, as Kubernetes picks them
 /// (no vowels, no look-alikes, so that no word is spelled by accident).
+/// A prefix longer than 58 characters is cut, as Kubernetes'
+/// `SimpleNameGenerator` does, so that the name still fits a DNS label
+/// (63): a pod's name becomes its hostname.
 fn generated_name(prefix: &str) -> String {
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    const MAX_PREFIX: usize = 63 - 5;
+    let prefix = match prefix.char_indices().nth(MAX_PREFIX) {
+        Some((end, _)) => &prefix[..end],
+        None => prefix,
+    };
     let random = uuid::Uuid::new_v4();
     let suffix: String = random.as_bytes()[..5]
         .iter()
@@ -370,9 +378,12 @@ pub async fn replace(
     }
     let key = key(info, namespace, &name);
     // An object waiting for its finalizers goes when the last one does (a
-    // namespace, once empty: the reaper sees to it).
+    // namespace, once empty: the reaper sees to it), unless it is a pod
+    // still in its grace period: its agent (or the reaper) ends that, and
+    // the agent's status writes meanwhile must not.
     if new.metadata().deletion_timestamp.is_some()
         && new.metadata().finalizers.is_empty()
+        && new.metadata().deletion_grace_period_seconds.unwrap_or(0) == 0
         && info.kind != "Namespace"
     {
         let gone = server

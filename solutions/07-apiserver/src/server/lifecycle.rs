@@ -89,6 +89,10 @@ pub struct DeleteOptions {
     pub grace_period_seconds: Option<i64>,
     #[serde(default)]
     pub propagation_policy: Option<String>,
+    /// The deprecated form of `propagationPolicy: Orphan` (true) or
+    /// `Background` (false), which older clients still send.
+    #[serde(default)]
+    pub orphan_dependents: Option<bool>,
     #[serde(default)]
     pub preconditions: Option<Preconditions>,
 }
@@ -121,6 +125,11 @@ impl DeleteOptions {
             return Err(ApiError::bad_request(format!(
                 "propagationPolicy: unsupported value {policy:?}: supported values: \"Background\", \"Foreground\", \"Orphan\""
             )));
+        }
+        if options.orphan_dependents.is_some() && options.propagation_policy.is_some() {
+            return Err(ApiError::bad_request(
+                "orphanDependents and propagationPolicy cannot both be set",
+            ));
         }
         if options.grace_period_seconds.is_some_and(|grace| grace < 0) {
             return Err(ApiError::bad_request(
@@ -165,6 +174,8 @@ pub async fn delete(
             return Err(ApiError::of(Status::conflict(info, name)));
         }
     }
+    let finalizers = gc_finalizers(&object.metadata().finalizers, options);
+    object.metadata_mut().finalizers = finalizers;
     let grace = grace_period(&object, options);
     let waits = !object.metadata().finalizers.is_empty() || grace > 0 || info.kind == "Namespace";
     if !waits {
@@ -205,6 +216,41 @@ pub async fn delete(
     Ok(Deleted::Pending(object))
 }
 // ANCHOR_END: delete
+
+/// The finalizer that makes the garbage collector delete an object's
+/// dependents before the object itself (`propagationPolicy: Foreground`).
+pub const FOREGROUND_DELETION: &str = "foregroundDeletion";
+/// The finalizer that makes the garbage collector strip the object's
+/// dependents of their reference to it (`propagationPolicy: Orphan`).
+pub const ORPHAN: &str = "orphan";
+
+/// The finalizers of an object deleted with `options`, as Kubernetes'
+/// store sets them (`deletionFinalizersForGarbageCollection`): the two
+/// garbage collector finalizers come from the request's policy, else from
+/// those the object already has (a second delete keeps the first one's
+/// choice), else from the kind's default, which is Background (no
+/// finalizer) for every kind served here. Other finalizers are kept.
+pub fn gc_finalizers(finalizers: &[String], options: &DeleteOptions) -> Vec<String> {
+    let policy = match (
+        options.orphan_dependents,
+        options.propagation_policy.as_deref(),
+    ) {
+        (Some(true), _) => Some(ORPHAN),
+        (Some(false), _) => Some(""),
+        (None, Some("Orphan")) => Some(ORPHAN),
+        (None, Some("Foreground")) => Some(FOREGROUND_DELETION),
+        (None, Some(_)) => Some(""),
+        // No policy given: keep the one the object already has.
+        (None, None) => return finalizers.to_vec(),
+    };
+    let mut kept: Vec<String> = finalizers
+        .iter()
+        .filter(|f| *f != ORPHAN && *f != FOREGROUND_DELETION)
+        .cloned()
+        .collect();
+    kept.extend(policy.filter(|p| !p.is_empty()).map(str::to_string));
+    kept
+}
 
 /// The grace period of a delete: the client's, else the pod's own
 /// (`terminationGracePeriodSeconds`) for a pod that runs on a node; zero
@@ -333,4 +379,59 @@ fn namespace_empty(server: &Server, object: &Object) -> bool {
         .iter()
         .filter(|info| info.namespaced)
         .all(|info| server.store.list(&prefix(info, Some(name))).0.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(policy: Option<&str>, orphan: Option<bool>) -> DeleteOptions {
+        DeleteOptions {
+            propagation_policy: policy.map(str::to_string),
+            orphan_dependents: orphan,
+            ..DeleteOptions::default()
+        }
+    }
+
+    fn strings(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn the_policy_sets_the_garbage_collector_finalizers() {
+        let mine = strings(&["example.com/keep"]);
+        let cases = [
+            (options(None, None), strings(&["example.com/keep"])),
+            (
+                options(Some("Foreground"), None),
+                strings(&["example.com/keep", FOREGROUND_DELETION]),
+            ),
+            (
+                options(Some("Orphan"), None),
+                strings(&["example.com/keep", ORPHAN]),
+            ),
+            (
+                options(None, Some(true)),
+                strings(&["example.com/keep", ORPHAN]),
+            ),
+            (
+                options(Some("Background"), None),
+                strings(&["example.com/keep"]),
+            ),
+        ];
+        for (options, expected) in cases {
+            assert_eq!(gc_finalizers(&mine, &options), expected, "{options:?}");
+        }
+    }
+
+    #[test]
+    fn without_a_policy_the_earlier_choice_stays_and_an_explicit_one_replaces_it() {
+        let foreground = strings(&[FOREGROUND_DELETION]);
+        assert_eq!(gc_finalizers(&foreground, &options(None, None)), foreground);
+        assert_eq!(
+            gc_finalizers(&foreground, &options(Some("Orphan"), None)),
+            strings(&[ORPHAN])
+        );
+        assert!(gc_finalizers(&foreground, &options(Some("Background"), None)).is_empty());
+    }
 }
