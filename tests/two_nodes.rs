@@ -12,28 +12,13 @@
 mod api_server;
 mod node_agent;
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use api_server::ApiServer;
 use node_agent::{
-    Cleanup, Node, identity, kubectl, pod_cgroups, same_identity, sleepers, wait_for_sleeper,
-    wait_until_running,
+    Cleanup, Component, Node, identity, kubectl, pod_cgroups, same_identity, sleepers,
+    wait_for_sleeper, wait_until_running,
 };
-
-const BINARY: &str = env!("CARGO_BIN_EXE_k8s-mini");
-
-/// The scheduler as a child process, stopped (SIGTERM, by its pid) when
-/// dropped.
-struct Scheduler(Child);
-
-impl Drop for Scheduler {
-    fn drop(&mut self) {
-        let pid = nix::unistd::Pid::from_raw(self.0.id() as i32);
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        let _ = self.0.wait();
-    }
-}
 
 /// A pod running `sleep SECONDS` (a command line no other test runs), on
 /// `node`, or unscheduled when `None`.
@@ -118,13 +103,7 @@ fn pods_spread_over_two_nodes_and_survive_an_api_server_crash() {
         )
     });
     assert_ne!(cidrs[0], cidrs[1], "the nodes share a pod subnet");
-    let _scheduler = Scheduler(
-        Command::new(BINARY)
-            .args(["scheduler", "--server", &server.url])
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("k8s-mini starts"),
-    );
+    let _scheduler = Component::start("scheduler", &["scheduler", "--server", &server.url]);
 
     // Six pods for the scheduler (100m each of 1 cpu per node: the least
     // allocated node wins each time, so they spread).

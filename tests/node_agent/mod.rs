@@ -10,7 +10,17 @@ use std::time::{Duration, Instant};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_k8s-mini");
 
+/// Stock kubectl's output (stdout, then stderr).
 pub fn kubectl(kubeconfig: &std::path::Path, args: &[&str], input: Option<&str>) -> String {
+    kubectl_status(kubeconfig, args, input).1
+}
+
+/// Whether stock kubectl succeeded, and its output (stdout, then stderr).
+pub fn kubectl_status(
+    kubeconfig: &std::path::Path,
+    args: &[&str],
+    input: Option<&str>,
+) -> (bool, String) {
     use std::io::Write;
     let mut child = Command::new("kubectl")
         .arg("--kubeconfig")
@@ -27,11 +37,58 @@ pub fn kubectl(kubeconfig: &std::path::Path, args: &[&str], input: Option<&str>)
     }
     drop(stdin);
     let output = child.wait_with_output().unwrap();
-    format!(
+    let text = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
-    )
+    );
+    (output.status.success(), text)
+}
+
+/// A component (scheduler, controller-manager) as a child process: its
+/// stderr copied line by line to the test's output (shown if the test
+/// fails), stopped with SIGTERM (by its pid) when dropped.
+pub struct Component {
+    child: std::process::Child,
+    pub name: String,
+}
+
+impl Component {
+    pub fn start(name: &str, args: &[&str]) -> Component {
+        let mut child = Command::new(BINARY)
+            .args(args)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("k8s-mini starts");
+        let stderr = child.stderr.take().unwrap();
+        let prefix = name.to_string();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("{prefix}: {line}");
+            }
+        });
+        Component {
+            child,
+            name: name.to_string(),
+        }
+    }
+
+    /// SIGKILL, by its pid: the component crashes.
+    pub fn kill(mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Component {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+            let _ = self.child.wait();
+        }
+    }
 }
 
 /// The agent as a child process, once it has registered, and the thread
