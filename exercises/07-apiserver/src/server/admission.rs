@@ -24,7 +24,10 @@ pub fn admit_create(object: &mut Object) {
             // As the plugin: any NoExecute (or any-effect) toleration of
             // this key, or of every key, counts.
             let covered = pod.spec.tolerations.iter().any(|toleration| {
-                toleration.key.as_deref().is_none_or(|k| k.is_empty() || k == key)
+                toleration
+                    .key
+                    .as_deref()
+                    .is_none_or(|k| k.is_empty() || k == key)
                     && toleration
                         .effect
                         .as_deref()
