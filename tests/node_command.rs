@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use api_server::ApiServer;
 use node_agent::{
-    Cleanup, Node, identity, kubectl, pod_cgroups, same_identity, sleeping, wait_for_sleeper,
-    wait_until_ready, wait_until_running,
+    Cleanup, Node, identity, kubectl, node_leaks, pod_cgroups, same_identity, sleeping,
+    wait_for_sleeper, wait_until_ready, wait_until_running,
 };
 
 #[test]
@@ -30,9 +30,7 @@ fn the_node_adopts_its_pods_after_a_kill_or_a_stop_and_drains_on_exit() {
     std::fs::write(&kubeconfig, testkit::kubeconfig(&server.url)).unwrap();
     let name = format!("e2e-{}", std::process::id());
     let instance = format!("node-{name}");
-    let leaks = testkit::LeakCheck::new(&instance)
-        .expect_gone(data.join("pods").join(&instance))
-        .expect_gone(data.join("networks").join(&instance));
+    let leaks = node_leaks(&data, &name);
     let _cleanup = Cleanup(&[&leaks]);
     let node = Node::start(&data, &server.url, &name, &[]);
     let capacity = kubectl(

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use api_server::ApiServer;
 use node_agent::{
-    Cleanup, Component, Node, identity, kubectl, pod_cgroups, same_identity, sleepers,
+    Cleanup, Component, Node, identity, kubectl, node_leaks, pod_cgroups, same_identity, sleepers,
     wait_for_sleeper, wait_until_running,
 };
 
@@ -77,12 +77,7 @@ fn pods_spread_over_two_nodes_and_survive_an_api_server_crash() {
     std::fs::write(&kubeconfig, testkit::kubeconfig(&server.url)).unwrap();
     let names = ["a", "b"].map(|n| format!("two-{n}-{}", std::process::id()));
     let datas = ["a", "b"].map(|n| tmp.path().join(n));
-    let leaks = [0, 1].map(|i| {
-        let instance = format!("node-{}", names[i]);
-        testkit::LeakCheck::new(&instance)
-            .expect_gone(datas[i].join("pods").join(&instance))
-            .expect_gone(datas[i].join("networks").join(&instance))
-    });
+    let leaks = [0, 1].map(|i| node_leaks(&datas[i], &names[i]));
     let _cleanup = Cleanup(&[&leaks[0], &leaks[1]]);
     // One after the other: the second takes the next free subnet. A lease
     // renewed every second keeps the store's revision moving.

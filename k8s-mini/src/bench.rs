@@ -26,11 +26,13 @@ use crate::chapters::process::{Event, RestartPolicy, Supervisor};
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
     /// What to measure: containers against unshare and runc (chapter 04),
-    /// bursts of pods against bursts of bare containers (chapter 05), or
-    /// the API server under load (chapter 07), or the scheduler (chapter 09)
+    /// bursts of pods against bursts of bare containers (chapter 05), the
+    /// API server under load (chapter 07), pod start through the API
+    /// against the direct burst (chapter 08), the scheduler (chapter 09)
+    /// or the controllers (chapter 10)
     #[arg(value_enum, default_value = "containers")]
     what: What,
-    /// Pods only: how many bursts of --count
+    /// Pods and pod-start only: how many bursts of --count
     #[arg(long, default_value_t = 3)]
     rounds: usize,
     /// Api only: how many watchers an event fans out to
@@ -40,9 +42,18 @@ pub struct BenchArgs {
     /// of --count, a burst]
     #[arg(long)]
     parallel: Option<usize>,
-    /// Rounds: each contender starts this many containers
-    #[arg(long, default_value_t = 50)]
-    count: usize,
+    /// Containers: each contender starts this many; pods and pod-start:
+    /// the size of a burst; controllers: the scale-up [default: 50; 100
+    /// for pod-start and controllers]
+    #[arg(long)]
+    count: Option<usize>,
+    /// Controllers only: how many Deployments the controllers alone
+    /// (no agents) get at once
+    #[arg(long, default_value_t = 1000)]
+    deployments: usize,
+    /// Controllers only: the replicas of each of --deployments
+    #[arg(long, default_value_t = 10)]
+    replicas: usize,
     /// Scheduler only: how many Node objects
     #[arg(long, default_value_t = 1000)]
     nodes: usize,
@@ -59,17 +70,33 @@ enum What {
     Containers,
     Pods,
     Api,
+    /// Pod start through the API server and a node agent, against
+    /// chapter 05's direct burst
+    PodStart,
     Scheduler,
+    /// Deployments scaled, rolled out and failed over by chapter 10's
+    /// controllers (one node agent), each against a reference; --count is
+    /// the scale-up [default: 100]
+    Controllers,
 }
 
 pub async fn run(args: BenchArgs, data_dir: &Path) -> anyhow::Result<i32> {
+    let count = args.count.unwrap_or(match args.what {
+        What::PodStart | What::Controllers => 100,
+        _ => 50,
+    });
     match args.what {
         What::Pods => {
-            let parallel = args.parallel.unwrap_or(args.count);
-            return crate::bench_pods::run(args.count, args.rounds, parallel, data_dir).await;
+            let parallel = args.parallel.unwrap_or(count);
+            return crate::bench_pods::run(count, args.rounds, parallel, data_dir).await;
         }
+        What::PodStart => return crate::bench_pod_start::run(count, args.rounds, data_dir).await,
         What::Api => return crate::bench_api::run(args.watchers).await,
         What::Scheduler => return crate::bench_scheduler::run(args.nodes, args.pods).await,
+        What::Controllers => {
+            return crate::bench_controllers::run(count, args.deployments, args.replicas, data_dir)
+                .await;
+        }
         What::Containers => {}
     }
     if !nix::unistd::geteuid().is_root() {
@@ -105,8 +132,8 @@ pub async fn run(args: BenchArgs, data_dir: &Path) -> anyhow::Result<i32> {
     let mut no_cgroup = Vec::new();
     let mut unshare = Vec::new();
     let mut runc = Vec::new();
-    eprint!("{} rounds: ", args.count);
-    for round in 0..args.count {
+    eprint!("{count} rounds: ");
+    for round in 0..count {
         let name = format!("c{round}");
         k8s_mini.push(time_k8s_mini(&containers, Some(&cgroups), &instance, &name).await?);
         let name = format!("n{round}");

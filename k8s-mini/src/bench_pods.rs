@@ -89,9 +89,11 @@ pub async fn run(
     Ok(0)
 }
 
-/// `count` pods requested at once; each one's time from its request until
-/// every container of it runs.
-async fn pod_burst(
+/// `count` pods requested at once (as many at a time as `parallel`
+/// allows); each one's time from its request until every container of it
+/// runs. They are all deleted (grace 2 s) before it returns. `bench
+/// pod-start` runs this burst beside its own through the API.
+pub(crate) async fn pod_burst(
     runtime: &Arc<PodRuntime>,
     round: usize,
     count: usize,
@@ -172,12 +174,12 @@ async fn container_burst(
 }
 
 /// p50, p99 and max, in milliseconds.
-fn figures(samples: &mut [Duration]) -> (f64, f64, f64) {
+pub(crate) fn figures(samples: &mut [Duration]) -> (f64, f64, f64) {
     samples.sort();
     let at = |q: f64| percentile(samples, q).as_secs_f64() * 1000.0;
     (at(0.50), at(0.99), at(1.0))
 }
 
-fn print_row(name: &str, (p50, p99, max): (f64, f64, f64)) {
+pub(crate) fn print_row(name: &str, (p50, p99, max): (f64, f64, f64)) {
     println!("{name:<52} {p50:>7.1}ms {p99:>7.1}ms {max:>7.1}ms");
 }

@@ -6,10 +6,14 @@
 mod apiserver;
 mod bench;
 mod bench_api;
+mod bench_controllers;
+mod bench_pod_start;
 mod bench_pods;
 mod bench_scheduler;
 mod chapters;
+mod connect;
 mod container;
+mod controller_manager;
 mod data_dir;
 mod duration;
 mod image;
@@ -64,6 +68,10 @@ enum Command {
     /// Run the scheduler (chapter 09): bind the pods that have no node to
     /// the nodes that fit them best
     Scheduler(scheduler::SchedulerArgs),
+    /// Run the controllers (chapter 10): ReplicaSets, Deployments, node
+    /// lifecycle (pods off dead nodes), garbage collection; with leader
+    /// election, so that of several only one acts
+    ControllerManager(controller_manager::ControllerManagerArgs),
     /// Remove what crashed runs left behind: container directories and
     /// cgroups whose processes are gone
     Reset(reset::ResetArgs),
@@ -96,6 +104,7 @@ fn main() -> std::process::ExitCode {
         Command::Bench(args) => block_on(bench::run(args, &data_dir)),
         Command::Apiserver(args) => block_on(apiserver::run(args, &data_dir)),
         Command::Scheduler(args) => block_on(scheduler::run(args)),
+        Command::ControllerManager(args) => block_on(controller_manager::run(args)),
         Command::Node(args) => block_on(node::run(args, &data_dir)),
     };
     match result {

@@ -158,13 +158,7 @@ pub async fn run(args: NodeArgs, data_dir: &Path) -> anyhow::Result<i32> {
             "the node agent runs pods, which need root (namespaces, a bridge, cgroups): run it with sudo"
         );
     }
-    let mut client = crate::chapters::apiserver::client::Client::new(&args.server)
-        .with_context(|| format!("bad --server {}", args.server))?;
-    if let Some(path) = &args.token_file {
-        let token = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the token file {}", path.display()))?;
-        client = client.with_token(token.trim());
-    }
+    let client = crate::connect::client(&args.server, args.token_file.as_deref())?;
     let instance = instance(&args.name);
     let _instance_lock = take_instance(&instance, data_dir)?;
     let pod_cidr = match args.pod_cidr.or_else(|| kept_subnet(&instance)) {

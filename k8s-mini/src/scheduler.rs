@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::chapters::apiserver::client::Client;
 use crate::chapters::scheduler::{Config, Scheduler};
 
 #[derive(Debug, clap::Args)]
@@ -30,18 +29,8 @@ pub struct SchedulerArgs {
 }
 
 pub async fn run(args: SchedulerArgs) -> anyhow::Result<i32> {
-    tracing_subscriber::fmt()
-        .with_max_level(args.log_level)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-    let mut client = Client::new(&args.server)?;
-    if let Some(path) = &args.token_file {
-        let token = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the token file {}", path.display()))?;
-        client = client.with_token(token.trim());
-    }
+    crate::connect::init_logging(args.log_level);
+    let client = crate::connect::client(&args.server, args.token_file.as_deref())?;
     let config = Config {
         scheduler_name: args.scheduler_name.clone(),
         bind_parallelism: args.parallel_binds,

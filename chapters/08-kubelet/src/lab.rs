@@ -29,6 +29,12 @@ pub struct Options {
     pub backoff: Backoff,
     pub lease_interval: Duration,
     pub status_interval: Duration,
+    /// How often the agent looks at every pod without a change.
+    pub resync: Duration,
+    /// Holds each of the agent's requests this long on its way to the API
+    /// server (zero: the agent talks to the server directly), as a loaded
+    /// server would: its writes take that long.
+    pub agent_delay: Duration,
 }
 
 impl Default for Options {
@@ -47,6 +53,8 @@ impl Default for Options {
             },
             lease_interval: Duration::from_secs(1),
             status_interval: Duration::from_secs(60),
+            resync: Duration::from_millis(200),
+            agent_delay: Duration::ZERO,
         }
     }
 }
@@ -128,9 +136,15 @@ impl Lab {
         config.lease_interval = options.lease_interval;
         config.status_interval = options.status_interval;
         config.port = 10250;
-        config.resync = Duration::from_millis(200);
+        config.resync = options.resync;
         let client = Client::new(&url).expect("a client");
-        let kubelet = Kubelet::start(client.clone(), runtime.clone(), images, config)
+        let agent_client = if options.agent_delay.is_zero() {
+            client.clone()
+        } else {
+            let proxy = delaying_proxy(listen, options.agent_delay).await;
+            Client::new(&format!("http://{proxy}")).expect("a client")
+        };
+        let kubelet = Kubelet::start(agent_client, runtime.clone(), images, config)
             .await
             .expect("the node registers");
         Lab {
@@ -264,6 +278,44 @@ async fn start_server(dir: PathBuf, listen: SocketAddr) -> ApiServer {
     ApiServer::start(config)
         .await
         .expect("the API server starts")
+}
+
+/// A TCP proxy on loopback in front of the API server at `server`: what
+/// its clients send reaches the server `delay` late, each piece of it; the
+/// answers come back at once. It serves as long as the test's runtime.
+async fn delaying_proxy(server: SocketAddr, delay: Duration) -> SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port for the proxy");
+    let address = listener.local_addr().expect("the proxy's address");
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let Ok(upstream) = tokio::net::TcpStream::connect(server).await else {
+                    return;
+                };
+                let (mut from_client, mut to_client) = client.into_split();
+                let (mut from_server, mut to_server) = upstream.into_split();
+                let requests = async move {
+                    let mut buffer = vec![0u8; 64 * 1024];
+                    while let Ok(read @ 1..) = from_client.read(&mut buffer).await {
+                        tokio::time::sleep(delay).await;
+                        if to_server.write_all(&buffer[..read]).await.is_err() {
+                            break;
+                        }
+                    }
+                    let _ = to_server.shutdown().await;
+                };
+                let answers = async move {
+                    let _ = tokio::io::copy(&mut from_server, &mut to_client).await;
+                    let _ = to_client.shutdown().await;
+                };
+                tokio::join!(requests, answers);
+            });
+        }
+    });
+    address
 }
 
 /// Replaces the values that change from run to run in YAML or JSON text:

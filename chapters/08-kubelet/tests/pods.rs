@@ -542,3 +542,42 @@ async fn unready() {
     ));
     lab.finish().await;
 }
+
+#[tokio::test]
+async fn a_change_during_a_busy_pass_is_reported_without_waiting_for_a_resync() {
+    guard(change_during_a_pass()).await
+}
+
+/// The agent's requests reach the API server a second late, so its pod's
+/// container runs while the agent is still writing the first status
+/// ("ContainerCreating") and posting the first events; the pod's worker
+/// is busy when that change, and the echo of its own write, come. With
+/// no resync tick to fall back on (an hour), the pod is Running in the
+/// API only if the busy worker takes those changes up when it is done.
+async fn change_during_a_pass() {
+    let options = Options {
+        resync: Duration::from_secs(3600),
+        agent_delay: Duration::from_secs(1),
+        ..Options::default()
+    };
+    let lab = Lab::start_with(INIT, options).await;
+    let applied = lab
+        .kubectl_with_input(
+            &["apply", "-f", "-"],
+            Some(&pod("late", &lab.node, SLEEPER)),
+        )
+        .await;
+    assert_eq!(applied, "pod/late created\n");
+    let pod = lab
+        .wait_for("late", |p| phase(p) == Some("Running"))
+        .await
+        .expect("the pod");
+    let running = pod.status.container_statuses.first().and_then(|status| {
+        status
+            .state
+            .as_ref()
+            .and_then(|state| state.running.as_ref())
+    });
+    assert!(running.is_some(), "its container runs: {:?}", pod.status);
+    lab.finish().await;
+}

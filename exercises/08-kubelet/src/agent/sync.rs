@@ -2,9 +2,9 @@
 //! The sync loop: every change the informer hears of, every status change
 //! of a running pod, and a tick every `resync` make the pod's worker run
 //! [`plan`] and carry out its step. One worker per pod at a time (a pod's
-//! slot is locked while it works; a busy pod is looked at again on the
-//! next tick), many pods at once. Kubernetes: the kubelet's `syncLoop`
-//! and `podWorkers`.
+//! slot is locked while it works; a change that comes meanwhile gets one
+//! more pass once the current one ends), many pods at once. Kubernetes:
+//! the kubelet's `syncLoop` and `podWorkers`.
 
 use std::sync::Arc;
 
@@ -189,13 +189,40 @@ fn resumed(status: &pods::PodStatus) -> bool {
 }
 
 // ANCHOR: sync_pod
-/// One pass of the pod's worker; returns at once if another pass holds
-/// the pod.
+/// The pod's worker: a pass, and another one as long as passes were asked
+/// for meanwhile. A pod is never worked on twice at once: asked while its
+/// worker is busy (stopping within a long grace period, or writing a
+/// status), this only leaves the request, which the busy worker takes up
+/// before it lets go of the pod. So a change that comes during a pass (the
+/// container runs while "ContainerCreating" is being written) is reported
+/// right after it, not a tick later, and requests never pile up.
+/// Kubernetes: a pod worker keeps its pod's last undelivered update.
 async fn sync_pod(shared: Arc<Shared>, key: ObjectKey) {
-    let slot = shared.table.slot(&key);
-    let Ok(mut slot) = slot.try_lock_owned() else {
-        return;
-    };
+    shared.table.request(&key);
+    loop {
+        let slot = shared.table.slot(&key);
+        let Ok(mut slot) = slot.try_lock_owned() else {
+            return;
+        };
+        let mut gone = false;
+        while shared.table.take_request(&key) {
+            gone = sync_pass(&shared, &key, &mut slot).await;
+        }
+        drop(slot);
+        if gone {
+            shared.table.forget(&key);
+        }
+        // A request made after the last take, while the slot was still
+        // held, found it busy and was left to this worker.
+        if !shared.table.is_requested(&key) {
+            return;
+        }
+    }
+}
+
+/// One pass: what `plan` says for the pod, carried out. True when the pod
+/// is gone from the API and from this node (its slot can go).
+async fn sync_pass(shared: &Arc<Shared>, key: &ObjectKey, slot: &mut Slot) -> bool {
     let api_pod = shared.cache.get(&key.namespace, &key.name);
     // A pod deleted and created again under the same name is another pod:
     // the one running is no longer wanted.
@@ -208,30 +235,27 @@ async fn sync_pod(shared: Arc<Shared>, key: ObjectKey) {
     match plan(desired, slot.running.is_some()) {
         Step::Start => {
             let pod = api_pod.clone().expect("Start has a pod");
-            start(&shared, &key, &mut slot, &pod).await;
+            start(shared, key, slot, &pod).await;
         }
         Step::Report => {
             let pod = api_pod.clone().expect("Report has a pod");
-            report(&shared, &mut slot, &pod).await;
+            report(shared, slot, &pod).await;
         }
         Step::Stop { grace, then_remove } => {
             let final_pod = api_pod.clone().filter(|pod| same(&pod));
-            stop(&shared, &key, &mut slot, grace, final_pod.as_deref()).await;
+            stop(shared, key, slot, grace, final_pod.as_deref()).await;
             if then_remove && let Some(pod) = &final_pod {
-                remove(&shared, pod).await;
+                remove(shared, pod).await;
             }
         }
         Step::Remove => {
             if let Some(pod) = &api_pod {
-                remove(&shared, pod).await;
+                remove(shared, pod).await;
             }
         }
         Step::Nothing => {}
     }
-    if api_pod.is_none() && slot.running.is_none() {
-        drop(slot);
-        shared.table.forget(&key);
-    }
+    api_pod.is_none() && slot.running.is_none()
 }
 // ANCHOR_END: sync_pod
 

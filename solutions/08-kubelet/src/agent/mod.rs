@@ -22,7 +22,7 @@
 mod heartbeat;
 mod sync;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -131,6 +131,9 @@ type Published = (String, Arc<PodHandle>, Requests);
 #[derive(Clone, Default)]
 pub struct PodTable {
     slots: Arc<Mutex<BTreeMap<ObjectKey, Arc<tokio::sync::Mutex<Slot>>>>>,
+    /// The pods asked for a pass of their worker that it has not begun
+    /// yet: a pod's worker takes these up before it lets go of its slot.
+    requested: Arc<Mutex<BTreeSet<ObjectKey>>>,
     /// Handles and requests of the running pods, readable without waiting
     /// for a pod's slot (which a slow stop may hold).
     handles: Arc<Mutex<BTreeMap<ObjectKey, Published>>>,
@@ -167,6 +170,21 @@ impl PodTable {
 
     pub(crate) fn slot_keys(&self) -> Vec<ObjectKey> {
         lock(&self.slots).keys().cloned().collect()
+    }
+
+    /// Asks for a pass of the pod's worker.
+    pub(crate) fn request(&self, key: &ObjectKey) {
+        lock(&self.requested).insert(key.clone());
+    }
+
+    /// Takes a request for a pass of the pod's worker, if there is one.
+    pub(crate) fn take_request(&self, key: &ObjectKey) -> bool {
+        lock(&self.requested).remove(key)
+    }
+
+    /// Whether a pass of the pod's worker was asked for and not begun.
+    pub(crate) fn is_requested(&self, key: &ObjectKey) -> bool {
+        lock(&self.requested).contains(key)
     }
 
     /// Forgets an empty slot.
