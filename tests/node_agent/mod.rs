@@ -241,20 +241,14 @@ impl Drop for Cleanup<'_> {
     }
 }
 
+/// A pod's phase, container start time, restart count and id, and
+/// address, as kubectl prints them.
+const IDENTITY: &str = "jsonpath={.status.phase} {.status.containerStatuses[0].state.running.startedAt} {.status.containerStatuses[0].restartCount} {.status.containerStatuses[0].containerID} {.status.podIP}";
+
 /// What must not change while a pod is adopted: its container's start
 /// time, restart count and id, and the pod's address.
 pub fn identity(kubeconfig: &std::path::Path, pod: &str) -> String {
-    let identity = kubectl(
-        kubeconfig,
-        &[
-            "get",
-            "pod",
-            pod,
-            "-o",
-            "jsonpath={.status.phase} {.status.containerStatuses[0].state.running.startedAt} {.status.containerStatuses[0].restartCount} {.status.containerStatuses[0].containerID} {.status.podIP}",
-        ],
-        None,
-    );
+    let identity = kubectl(kubeconfig, &["get", "pod", pod, "-o", IDENTITY], None);
     assert_eq!(
         identity.split(' ').filter(|part| !part.is_empty()).count(),
         5,
@@ -272,17 +266,7 @@ pub fn same_identity(kubeconfig: &std::path::Path, pod: &str, before: &str) {
     // them late, but a restarted pod never comes back to `before`.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let now = kubectl(
-            kubeconfig,
-            &[
-                "get",
-                "pod",
-                pod,
-                "-o",
-                "jsonpath={.status.phase} {.status.containerStatuses[0].state.running.startedAt} {.status.containerStatuses[0].restartCount} {.status.containerStatuses[0].containerID} {.status.podIP}",
-            ],
-            None,
-        );
+        let now = kubectl(kubeconfig, &["get", "pod", pod, "-o", IDENTITY], None);
         if now == before {
             return;
         }
