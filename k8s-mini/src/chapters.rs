@@ -13,6 +13,7 @@ pub use select_07_apiserver as apiserver;
 pub use select_08_kubelet as kubelet;
 pub use select_09_scheduler as scheduler;
 pub use select_10_controllers as controllers;
+pub use select_11_services as services;
 
 /// The chapters whose learner code is built in, for a notice at start.
 pub fn learner_chapters() -> Vec<&'static str> {
@@ -27,6 +28,7 @@ pub fn learner_chapters() -> Vec<&'static str> {
         (cfg!(feature = "learner-09"), "09-scheduler"),
         (cfg!(feature = "learner-08"), "08-kubelet"),
         (cfg!(feature = "learner-10"), "10-controllers"),
+        (cfg!(feature = "learner-11"), "11-services"),
     ]
     .into_iter()
     .filter_map(|(on, chapter)| on.then_some(chapter))
