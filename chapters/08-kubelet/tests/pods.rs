@@ -581,3 +581,55 @@ async fn change_during_a_pass() {
     assert!(running.is_some(), "its container runs: {:?}", pod.status);
     lab.finish().await;
 }
+
+#[tokio::test]
+async fn a_pre_stop_hook_runs_before_the_container_is_stopped() {
+    guard(pre_stop()).await
+}
+
+/// The hook runs in the container before SIGTERM: it leaves a file that
+/// the container's TERM trap reads, and says so in its log; a hook that
+/// fails is a FailedPreStopHook event, and the pod still goes.
+async fn pre_stop() {
+    let lab = Lab::start(INIT).await;
+    let spec = "  terminationGracePeriodSeconds: 10\n  containers:\n  - name: main\n    image: busybox\n    command: [sh, -c, \"trap 'cat /hook-ran || echo no hook; sleep 3; exit 0' TERM; while true; do sleep 0.2; done\"]\n    lifecycle:\n      preStop:\n        exec:\n          command: [sh, -c, \"echo hook ran before TERM > /hook-ran\"]\n  - name: failing\n    image: busybox\n    command: [sleep, \"1000\"]\n    lifecycle:\n      preStop:\n        exec:\n          command: [sh, -c, \"exit 3\"]\n";
+    lab.kubectl_with_input(&["apply", "-f", "-"], Some(&pod("hooked", &lab.node, spec)))
+        .await;
+    lab.wait_for("hooked", |p| phase(p) == Some("Running"))
+        .await;
+    let (_, handle) = lab
+        .kubelet
+        .as_ref()
+        .unwrap()
+        .pods()
+        .handle("default", "hooked")
+        .expect("the pod runs here");
+    let answer = lab
+        .kubectl(&["delete", "pod", "hooked", "--wait=false"])
+        .await;
+    assert_eq!(answer, "pod \"hooked\" deleted\n");
+    // The trap lingers 3 s after it wrote, so the log is there to read.
+    let mut log = String::new();
+    for _ in 0..400 {
+        log = handle.logs("main", false).unwrap_or_default();
+        if log.contains("hook") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    // One line, in the CRI log format: TIME stdout F hook ran before TERM.
+    assert!(
+        log.trim_end().ends_with(" stdout F hook ran before TERM") && log.lines().count() == 1,
+        "the container's log: {log:?}"
+    );
+    drop(handle);
+    lab.wait_for("hooked", |pod| pod.is_none()).await;
+    let events = events(&lab, "hooked").await;
+    assert!(
+        events.contains(
+            "Warning FailedPreStopHook (kubelet on <node>): PreStopHook failed: exited with 3"
+        ),
+        "{events}"
+    );
+    lab.finish().await;
+}

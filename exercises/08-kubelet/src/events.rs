@@ -10,8 +10,9 @@ use objects::event::EventSource;
 use objects::{Event, MicroTime, ObjectReference, Pod, Resource, Time};
 
 /// Which reasons are warnings; the others are `Normal`.
-const WARNINGS: [&str; 9] = [
+const WARNINGS: [&str; 10] = [
     "Failed",
+    "FailedPreStopHook",
     "BackOff",
     "Unhealthy",
     "FailedMount",

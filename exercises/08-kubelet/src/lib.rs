@@ -18,6 +18,7 @@
 
 pub mod agent;
 pub mod events;
+pub mod hooks;
 pub mod images;
 pub mod lease;
 pub mod node;

@@ -16,6 +16,7 @@
 
 pub mod agent;
 pub mod events;
+pub mod hooks;
 pub mod images;
 pub mod lease;
 pub mod node;

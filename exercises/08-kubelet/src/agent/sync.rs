@@ -16,6 +16,7 @@ use tokio::task::JoinSet;
 
 use super::{Running, Shared, Slot};
 use crate::events::{self, Record};
+use crate::hooks::{self, PreStop};
 use crate::images;
 use crate::plan::{DEFAULT_GRACE, Step, grace_period, plan};
 use crate::qos::qos_class;
@@ -474,12 +475,67 @@ async fn stop(
     let Some(mut running) = slot.running.take() else {
         return;
     };
+    let grace = match pod {
+        Some(pod) => run_pre_stop_hooks(shared, &running, pod, grace).await,
+        None => grace,
+    };
     running.handle.stop(Some(grace)).await;
     running.watcher.abort();
     if let Some(pod) = pod {
         post_new_events(shared, &mut running, pod).await;
     }
     shared.table.unpublish(key);
+}
+
+/// Runs the containers' preStop hooks side by side, within `grace`, and
+/// returns what is left of it for SIGTERM. A failed hook is an event, not
+/// a reason to keep the pod: the stop goes on, as the kubelet's does.
+async fn run_pre_stop_hooks(
+    shared: &Shared,
+    running: &Running,
+    pod: &Pod,
+    grace: std::time::Duration,
+) -> std::time::Duration {
+    let hooks = hooks::pre_stop_hooks(pod);
+    if hooks.is_empty() {
+        return grace;
+    }
+    let began = tokio::time::Instant::now();
+    let runs = hooks.into_iter().map(|(container, hook)| {
+        let handle = Arc::clone(&running.handle);
+        async move {
+            let failure = match hook {
+                Err(reason) => Some(reason),
+                Ok(PreStop::Sleep(duration)) => {
+                    tokio::time::sleep(duration.min(grace)).await;
+                    None
+                }
+                Ok(PreStop::Exec(command)) => {
+                    match handle.exec(&container, &command, grace).await {
+                        Ok(output) if output.exit_code == 0 => None,
+                        Ok(output) => Some(format!("exited with {}", output.exit_code)),
+                        Err(error) => Some(error.to_string()),
+                    }
+                }
+            };
+            failure.map(|reason| {
+                Record::new(
+                    "FailedPreStopHook",
+                    format!("PreStopHook failed: {reason}"),
+                    Some(&container),
+                )
+            })
+        }
+    });
+    let failures: Vec<Record> = futures::future::join_all(runs)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    if !failures.is_empty() {
+        shared.recorder.post(pod, &failures).await;
+    }
+    hooks::grace_after_hooks(grace, began.elapsed())
 }
 
 /// Deletes the pod's API object for good, once it no longer runs here:
