@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::chapters::apiserver::server::{ApiServer, Config};
+use crate::chapters::apiserver::server::{
+    ApiServer, Config, DEFAULT_NODE_PORT_RANGE, DEFAULT_SERVICE_CIDR, Ipv4Cidr, PortRange,
+};
 
 #[derive(Debug, clap::Args)]
 pub struct ApiServerArgs {
@@ -20,6 +22,13 @@ pub struct ApiServerArgs {
     /// Keep nothing on disk (for experiments: everything is lost at exit)
     #[arg(long)]
     in_memory: bool,
+    /// The CIDR Services' ClusterIPs come from (IPv4, /12 to /30); the
+    /// cluster DNS expects its tenth address
+    #[arg(long, value_name = "CIDR", default_value = DEFAULT_SERVICE_CIDR)]
+    service_cluster_ip_range: Ipv4Cidr,
+    /// The ports NodePort Services open on every node, as FIRST-LAST
+    #[arg(long, value_name = "RANGE", default_value = DEFAULT_NODE_PORT_RANGE)]
+    service_node_port_range: PortRange,
 }
 
 pub async fn run(args: ApiServerArgs, data_dir: &Path) -> anyhow::Result<i32> {
@@ -47,6 +56,8 @@ pub async fn run(args: ApiServerArgs, data_dir: &Path) -> anyhow::Result<i32> {
         listen: args.listen,
         data_dir: (!args.in_memory).then(|| data_dir.to_path_buf()),
         token,
+        service_cluster_ip_range: args.service_cluster_ip_range,
+        service_node_port_range: args.service_node_port_range,
         ..Config::default()
     };
     let server = ApiServer::start(config).await?;

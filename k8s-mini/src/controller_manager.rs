@@ -1,7 +1,8 @@
-//! `k8s-mini controller-manager`: the controllers of chapter 10 in one
-//! process, as kube-controller-manager. Several may run at once: they
-//! elect a leader on the Lease `kube-system/k8s-mini-controller-manager`,
-//! only the leader runs the controllers, and another takes over within the
+//! `k8s-mini controller-manager`: the controllers of chapter 10 and the
+//! endpoints controller of chapter 11 in one process, as
+//! kube-controller-manager. Several may run at once: they elect a leader
+//! on the Lease `kube-system/k8s-mini-controller-manager`, only the
+//! leader runs the controllers, and another takes over within the
 //! lease duration when it dies. A leader that loses its lease exits (a
 //! fresh process starts as a follower, with fresh caches); a stopped one
 //! (Ctrl-C, SIGTERM) releases the lease first, so the next takes over at
@@ -90,7 +91,11 @@ pub async fn run(args: ControllerManagerArgs) -> anyhow::Result<i32> {
             monitor_period: args.node_monitor_period,
         },
     };
-    let controllers = manager::default_controllers(&options);
+    let mut controllers = manager::default_controllers(&options);
+    // Chapter 11: the EndpointSlices and Endpoints of every Service.
+    controllers.push(crate::chapters::services::endpoints::registration(
+        crate::chapters::services::endpoints::Config::default(),
+    ));
     let names = match controllers.len() {
         0 => "none yet".to_string(),
         _ => controllers

@@ -15,9 +15,11 @@ mod connect;
 mod container;
 mod controller_manager;
 mod data_dir;
+mod dns;
 mod duration;
 mod image;
 mod node;
+mod proxy;
 mod quantity;
 mod reset;
 mod run;
@@ -72,6 +74,12 @@ enum Command {
     /// lifecycle (pods off dead nodes), garbage collection; with leader
     /// election, so that of several only one acts
     ControllerManager(controller_manager::ControllerManagerArgs),
+    /// Run the cluster DNS (chapter 11): answer Services' names, register
+    /// as kube-system/kube-dns, forward other names to the host's resolver
+    Dns(dns::DnsArgs),
+    /// Run the Service proxy (chapter 11): make each Service's ClusterIP
+    /// and NodePorts reach its ready endpoints, on this node
+    Proxy(proxy::ProxyArgs),
     /// Remove what crashed runs left behind: container directories and
     /// cgroups whose processes are gone
     Reset(reset::ResetArgs),
@@ -105,7 +113,9 @@ fn main() -> std::process::ExitCode {
         Command::Apiserver(args) => block_on(apiserver::run(args, &data_dir)),
         Command::Scheduler(args) => block_on(scheduler::run(args)),
         Command::ControllerManager(args) => block_on(controller_manager::run(args)),
+        Command::Dns(args) => block_on(dns::run(args)),
         Command::Node(args) => block_on(node::run(args, &data_dir)),
+        Command::Proxy(args) => block_on(proxy::run(args, &data_dir)),
     };
     match result {
         Ok(code) => std::process::ExitCode::from(u8::try_from(code).unwrap_or(1)),

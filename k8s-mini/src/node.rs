@@ -70,6 +70,14 @@ pub struct NodeArgs {
     /// running, for the next run to adopt)
     #[arg(long)]
     drain_on_exit: bool,
+    /// The cluster DNS that pods (dnsPolicy ClusterFirst) resolve with:
+    /// the kube-dns Service's ClusterIP; empty: the node's resolv.conf
+    #[arg(long, default_value = "10.96.0.10", value_name = "IP")]
+    cluster_dns: String,
+    /// The cluster's domain: pods search `<ns>.svc.<domain>`,
+    /// `svc.<domain>` and `<domain>`
+    #[arg(long, default_value = "cluster.local")]
+    cluster_domain: String,
 }
 
 /// The instance name of a node's pods: cgroups, directories and
@@ -203,6 +211,14 @@ pub async fn run(args: NodeArgs, data_dir: &Path) -> anyhow::Result<i32> {
         ..Backoff::KUBERNETES
     };
     config.image_backoff = config.backoff;
+    config.cluster_dns = match args.cluster_dns.trim() {
+        "" => None,
+        ip => Some(
+            ip.parse()
+                .with_context(|| format!("bad --cluster-dns {ip:?}: expected an IP address"))?,
+        ),
+    };
+    config.cluster_domain = args.cluster_domain.clone();
     let kubelet = Kubelet::start(client, runtime.clone(), images, config).await?;
     let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(server::serve(listener, Arc::new(kubelet.pods()), async {

@@ -3,11 +3,12 @@
 //! Everything k8s-mini makes on the host carries an instance name: the
 //! containers' directories (`<data-dir>/containers/<instance>/`), the pods'
 //! (`<data-dir>/pods/<instance>/`), the cgroups (`k8s-mini-<instance>/`),
-//! the pod network's bridge and veths (named after it in their alias) and
-//! its address allocations (`<data-dir>/networks/<instance>/`). Mounts live in the containers' own
+//! the pod network's bridge and veths and the Service proxy's interface
+//! (named after it in their alias) and its address allocations
+//! (`<data-dir>/networks/<instance>/`). Mounts live in the containers' own
 //! mount namespaces and vanish with them. An instance whose processes are
-//! all gone (none carries its name, none is in its cgroups) left the rest
-//! behind; this removes it. An instance that is being created at this very
+//! all gone (none carries its name, none is in its cgroups, no `k8s-mini
+//! proxy` holds its lock) left the rest behind; this removes it. An instance that is being created at this very
 //! moment may look dead: run it when no cluster is starting, or name the
 //! instance.
 
@@ -64,7 +65,10 @@ pub fn run(args: ResetArgs, data_dir: &Path) -> anyhow::Result<i32> {
             .as_ref()
             .and_then(cgroup_root)
             .map(|root| root.join(format!("k8s-mini-{instance}")));
-        if is_alive(&instance) || cgroup_dir.as_deref().is_some_and(holds_processes) {
+        if is_alive(&instance)
+            || crate::proxy::running(&instance, data_dir)
+            || cgroup_dir.as_deref().is_some_and(holds_processes)
+        {
             println!("{instance}: still running, kept");
             continue;
         }

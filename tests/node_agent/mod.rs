@@ -73,6 +73,24 @@ impl Component {
         }
     }
 
+    /// SIGTERM, by its pid, and its exit: it must end well.
+    pub fn stop_gracefully(self) {
+        self.terminate().wait_for_exit();
+    }
+
+    /// SIGTERM, by its pid, without waiting for its end.
+    pub fn terminate(self) -> Component {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+        self
+    }
+
+    /// Its exit, which must be a success.
+    pub fn wait_for_exit(mut self) {
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "{} ended with {status}", self.name);
+    }
+
     /// SIGKILL, by its pid: the component crashes.
     pub fn kill(mut self) {
         let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);

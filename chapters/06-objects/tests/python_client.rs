@@ -36,13 +36,20 @@ fn model(kind: &str) -> &'static str {
         "Event" => "CoreV1Event",
         "Deployment" => "V1Deployment",
         "ReplicaSet" => "V1ReplicaSet",
+        "EndpointSlice" => "V1EndpointSlice",
         other => panic!("no model for {other}"),
     }
 }
 
 fn everything() -> Vec<(String, Value)> {
     let mut pairs = Vec::new();
-    for file in ["shop.yaml", "running-pod.json", "node.yaml", "list.yaml"] {
+    for file in [
+        "shop.yaml",
+        "running-pod.json",
+        "node.yaml",
+        "list.yaml",
+        "endpoint-slices.yaml",
+    ] {
         for manifest in parse_manifests(file, &fixture(file)).unwrap() {
             let mut object = manifest.object;
             let kind = model(object.info().kind).to_string();

@@ -163,6 +163,20 @@ fn every_kind_has_kubectls_columns() {
 }
 
 #[test]
+fn endpoint_slices_show_their_type_ports_and_first_addresses() {
+    let slices: Vec<Object> = objects("endpoint-slices.yaml", &fixture("endpoint-slices.yaml"))
+        .into_iter()
+        .map(|mut object| {
+            object.set_defaults();
+            created(object, "2024-05-01T12:29:15Z")
+        })
+        .collect();
+    with_settings!({ description => "kubectl get endpointslices, at 2024-05-01T12:30:00Z: three addresses then `+ N more...`, a port without a number by its name", omit_expression => true }, {
+        assert_snapshot!(render(&slices, false));
+    });
+}
+
+#[test]
 fn a_table_carries_partial_metadata_by_default() {
     let pods = objects("running-pod.json", &fixture("running-pod.json"));
     let table = to_table(pods[0].info(), &pods, now(), IncludeObject::parse(None));

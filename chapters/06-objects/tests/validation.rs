@@ -3,10 +3,13 @@
 //! Holes exercised: `FieldError::body` (src/field.rs) and
 //! `dns1123_subdomain` (src/names.rs).
 
+use chapter_06::objects::discovery::Endpoint;
 use chapter_06::objects::manifest::decode_yaml;
 use chapter_06::objects::names::{dns1123_label, dns1123_subdomain};
 use chapter_06::objects::resource::DEPLOYMENT;
-use chapter_06::objects::{Deployment, Namespace, Pod, Resource, Service, Status, parse_manifests};
+use chapter_06::objects::{
+    Deployment, EndpointSlice, Namespace, Pod, Resource, Service, Status, parse_manifests,
+};
 use chapter_06::{fixture, json};
 use insta::{assert_snapshot, with_settings};
 use serde::de::DeserializeOwned;
@@ -197,6 +200,88 @@ fn the_shop_validates_once_defaulted() {
         let errors = object.validate();
         assert!(errors.is_empty(), "{}: {errors}", object.info().kind);
     }
+}
+
+#[test]
+fn endpoint_slices_hold_addresses_of_their_type_and_valid_ports() {
+    for manifest in
+        parse_manifests("endpoint-slices.yaml", &fixture("endpoint-slices.yaml")).unwrap()
+    {
+        let mut object = manifest.object;
+        object.set_defaults();
+        assert!(object.validate().is_empty(), "{:?}", object.validate());
+    }
+    let bad: EndpointSlice = object(
+        r#"
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: Web_slice, namespace: shop}
+addressType: IPv5
+ports:
+  - {name: http, port: 0, protocol: HTTP}
+  - {name: http, port: 8080, protocol: TCP}
+  - {name: Metrics, port: 70000, protocol: UDP}
+  - {port: 9090}
+endpoints:
+  - addresses: []
+  - addresses: [10.244.0.5]
+    nodeName: Node_A
+    hostname: web.1
+"#,
+    );
+    let mut ipv4: EndpointSlice = object(
+        r#"
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: web-abc, namespace: shop}
+addressType: IPv4
+ports: [{port: 80, protocol: TCP}]
+endpoints:
+  - addresses: [10.244.0.5]
+  - addresses: ["fd00::5"]
+  - addresses: [web.shop.svc]
+"#,
+    );
+    let mut out = String::new();
+    writeln!(
+        out,
+        "# a slice with every kind of mistake\n{}",
+        errors_of(&bad)
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "# IPv4 slice with an IPv6 address and a name\n{}",
+        errors_of(&ipv4)
+    )
+    .unwrap();
+    let mut fqdn = ipv4.clone();
+    fqdn.address_type = "FQDN".into();
+    writeln!(out, "# the same, FQDN\n{}", errors_of(&fqdn)).unwrap();
+    ipv4.endpoints.truncate(1);
+    assert!(ipv4.validate().is_empty(), "{:?}", ipv4.validate());
+    let mut changed = ipv4.clone();
+    changed.address_type = "IPv6".into();
+    changed.endpoints[0].addresses = vec!["fd00::5".into()];
+    writeln!(
+        out,
+        "# update: IPv4 to IPv6\n{}",
+        changed.validate_update(&ipv4)
+    )
+    .unwrap();
+    let mut crowded = ipv4.clone();
+    crowded.endpoints = vec![
+        Endpoint {
+            addresses: vec!["10.244.0.5".into()],
+            ..Endpoint::default()
+        };
+        1001
+    ];
+    crowded.ports = vec![crowded.ports[0].clone(); 101];
+    writeln!(out, "# 1001 endpoints, 101 ports\n{}", errors_of(&crowded)).unwrap();
+    with_settings!({ description => "validate() and validate_update() of EndpointSlices", omit_expression => true }, {
+        assert_snapshot!(out);
+    });
 }
 
 #[test]

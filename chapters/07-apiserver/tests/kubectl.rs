@@ -1,6 +1,7 @@
 //! Stock kubectl against the server: what a user of a real cluster types,
 //! and what they see.
 
+use chapter_07::apiserver::server::Config;
 use chapter_07::{Lab, guard, settings};
 use insta::assert_snapshot;
 
@@ -207,5 +208,75 @@ async fn server_side() {
     )
     .await;
     settings().bind(|| assert_snapshot!(text));
+    lab.stop().await;
+}
+
+#[tokio::test]
+async fn kubectl_create_service_sends_protobuf_and_gets_addresses() {
+    guard(kubectl_create()).await
+}
+
+async fn kubectl_create() {
+    // Two addresses: web asks for the first, so np gets the second.
+    let lab = Lab::start_with(Config {
+        service_cluster_ip_range: "10.96.14.16/30".parse().expect("a CIDR"),
+        service_node_port_range: "30700-30799".parse().expect("a port range"),
+        ..Config::default()
+    })
+    .await;
+    let mut transcript = String::new();
+    for args in [
+        &[
+            "create",
+            "service",
+            "clusterip",
+            "web",
+            "--tcp=80:8080",
+            "--clusterip=10.96.14.17",
+        ][..],
+        &[
+            "create",
+            "service",
+            "nodeport",
+            "np",
+            "--tcp=80:8080",
+            "--node-port=30710",
+        ],
+        &[
+            "create",
+            "service",
+            "clusterip",
+            "headless",
+            "--clusterip=None",
+        ],
+        &[
+            "create",
+            "service",
+            "clusterip",
+            "taken",
+            "--tcp=80",
+            "--clusterip=10.96.14.17",
+        ],
+        &[
+            "create",
+            "service",
+            "nodeport",
+            "outside",
+            "--tcp=80",
+            "--node-port=31000",
+        ],
+        &["get", "services", "-o", "wide"],
+    ] {
+        transcript += &format!("$ kubectl {}\n", args.join(" "));
+        transcript += &lab.kubectl(args).await;
+        transcript.push('\n');
+    }
+    // Created from kubectl's protobuf: the target port is the number given.
+    let web = lab
+        .get("/api/v1/namespaces/default/services/web")
+        .await
+        .json();
+    assert_eq!(web["spec"]["ports"][0]["targetPort"], 8080, "{web}");
+    settings().bind(|| assert_snapshot!(transcript));
     lab.stop().await;
 }

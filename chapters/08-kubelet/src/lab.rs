@@ -35,6 +35,8 @@ pub struct Options {
     /// server (zero: the agent talks to the server directly), as a loaded
     /// server would: its writes take that long.
     pub agent_delay: Duration,
+    /// The agent's `--cluster-dns` (none: pods keep the host's resolv.conf).
+    pub cluster_dns: Option<IpAddr>,
 }
 
 impl Default for Options {
@@ -55,6 +57,7 @@ impl Default for Options {
             status_interval: Duration::from_secs(60),
             resync: Duration::from_millis(200),
             agent_delay: Duration::ZERO,
+            cluster_dns: None,
         }
     }
 }
@@ -137,6 +140,7 @@ impl Lab {
         config.status_interval = options.status_interval;
         config.port = 10250;
         config.resync = options.resync;
+        config.cluster_dns = options.cluster_dns;
         let client = Client::new(&url).expect("a client");
         let agent_client = if options.agent_delay.is_zero() {
             client.clone()

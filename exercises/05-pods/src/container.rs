@@ -410,7 +410,7 @@ async fn start(pod: &Pod, which: Which, attempt: u32, sandbox_pid: u32) -> Resul
         image: container.image.clone(),
         command: container.command.clone(),
         args: container.args.clone(),
-        env: container.env.clone(),
+        env: pod.spec.container_env(container),
         working_dir: container.working_dir.clone(),
         volumes,
         read_only_root: false,
@@ -419,7 +419,7 @@ async fn start(pod: &Pod, which: Which, attempt: u32, sandbox_pid: u32) -> Resul
             hosts: pod_ip
                 .map(|ip| vec![(ip.to_string(), pod.spec.hostname().to_string())])
                 .unwrap_or_default(),
-            resolv_conf: None,
+            resolv_conf: pod.spec.resolv_conf.clone(),
         },
     };
     let (mut spec, root) = match runtime.containers.create(&request, &isolation) {

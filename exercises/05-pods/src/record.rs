@@ -126,7 +126,13 @@ impl PodRecord {
 /// A fingerprint of the spec, stable across builds and runs (FNV-1a over
 /// its debug form: the spec's types are plain data).
 pub fn spec_hash(spec: &PodSpec) -> String {
-    let text = format!("{spec:?}");
+    // The Service variables are what the node found at the start, not what
+    // the pod asked for (see `PodSpec::service_env`).
+    let asked = PodSpec {
+        service_env: Vec::new(),
+        ..spec.clone()
+    };
+    let text = format!("{asked:?}");
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in text.bytes() {
         hash ^= u64::from(byte);

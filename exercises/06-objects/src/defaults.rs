@@ -10,6 +10,7 @@
 //! finalizer). Defaulting never overwrites a value the user gave.
 
 use crate::apps::{Deployment, DeploymentStrategy, ReplicaSet, RollingUpdateDeployment};
+use crate::discovery::EndpointSlice;
 use crate::intstr::IntOrString;
 use crate::namespace::Namespace;
 use crate::node::Node;
@@ -130,9 +131,16 @@ pub fn default_replica_set(replica_set: &mut ReplicaSet) {
 
 /// `ClusterIP` type, no session affinity, `TCP` ports whose `targetPort`
 /// is the port itself; NodePort and LoadBalancer services route external
-/// traffic cluster-wide; internal traffic goes cluster-wide.
+/// traffic cluster-wide; internal traffic goes cluster-wide. A `clusterIP`
+/// given alone is also the first of `clusterIPs` (older clients know only
+/// the former; newer ones read the latter).
 pub fn default_service(service: &mut Service) {
     let spec = &mut service.spec;
+    if spec.cluster_ips.is_empty()
+        && let Some(ip) = spec.cluster_ip.as_deref().filter(|ip| !ip.is_empty())
+    {
+        spec.cluster_ips = vec![ip.to_string()];
+    }
     set(&mut spec.service_type, "ClusterIP");
     set(&mut spec.session_affinity, "None");
     for port in &mut spec.ports {
@@ -145,6 +153,16 @@ pub fn default_service(service: &mut Service) {
     }
     if service_type != "ExternalName" {
         set(&mut spec.internal_traffic_policy, "Cluster");
+    }
+}
+
+/// A slice's ports are named (`""` for a Service's only, unnamed port) and
+/// `TCP` unless they say otherwise (`pkg/apis/discovery/v1/defaults.go`), so
+/// that a proxy matching slice ports to Service ports by name finds them.
+pub fn default_endpoint_slice(slice: &mut EndpointSlice) {
+    for port in &mut slice.ports {
+        set(&mut port.name, "");
+        set(&mut port.protocol, "TCP");
     }
 }
 

@@ -66,6 +66,8 @@ pub enum ErrorType {
     NotFound,
     /// The value is longer than allowed.
     TooLong,
+    /// A list has more items than allowed (the value is its length).
+    TooMany,
 }
 
 impl ErrorType {
@@ -79,6 +81,7 @@ impl ErrorType {
             ErrorType::Forbidden => "FieldValueForbidden",
             ErrorType::NotFound => "FieldValueNotFound",
             ErrorType::TooLong => "FieldValueTooLong",
+            ErrorType::TooMany => "FieldValueTooMany",
         }
     }
 
@@ -92,6 +95,7 @@ impl ErrorType {
             ErrorType::Forbidden => "Forbidden",
             ErrorType::NotFound => "Not found",
             ErrorType::TooLong => "Too long",
+            ErrorType::TooMany => "Too many",
         }
     }
 
@@ -152,6 +156,13 @@ impl FieldError {
 
     pub fn forbidden(path: &Path, detail: &str) -> FieldError {
         FieldError::new(ErrorType::Forbidden, path, String::new(), detail.into())
+    }
+
+    /// A list of `actual` items where at most `max` are allowed:
+    /// `Too many: 1001: must have at most 1000 items`.
+    pub fn too_many(path: &Path, actual: usize, max: usize) -> FieldError {
+        let detail = format!("must have at most {max} items");
+        FieldError::new(ErrorType::TooMany, path, actual.to_string(), detail)
     }
 
     pub fn not_found(path: &Path, value: impl Quoted) -> FieldError {

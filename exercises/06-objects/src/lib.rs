@@ -25,6 +25,7 @@
 
 pub mod apps;
 pub mod defaults;
+pub mod discovery;
 pub mod event;
 pub mod field;
 pub mod fields;
@@ -48,6 +49,7 @@ pub mod time;
 pub mod validation;
 
 pub use apps::{Deployment, ReplicaSet};
+pub use discovery::EndpointSlice;
 pub use event::Event;
 pub use field::{ErrorList, FieldError, Path};
 pub use fields::FieldSelector;

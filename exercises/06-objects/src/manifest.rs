@@ -12,7 +12,9 @@
 //! Kubernetes' `fieldValidation=Warn|Strict` does.
 
 use crate::resource::{IntoObject, Object, find_kind};
-use crate::{Deployment, Endpoints, Event, Lease, Namespace, Node, Pod, ReplicaSet, Service};
+use crate::{
+    Deployment, EndpointSlice, Endpoints, Event, Lease, Namespace, Node, Pod, ReplicaSet, Service,
+};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::fmt;
@@ -251,6 +253,7 @@ fn decode_kind(format: &impl Format, type_meta: &TypeMeta) -> Result<Decoded<Obj
         "Deployment" => format.decode::<Deployment>().map(wrap),
         "ReplicaSet" => format.decode::<ReplicaSet>().map(wrap),
         "Lease" => format.decode::<Lease>().map(wrap),
+        "EndpointSlice" => format.decode::<EndpointSlice>().map(wrap),
         other => Err(top_level_error(format!("{other} cannot be decoded"))),
     }
 }

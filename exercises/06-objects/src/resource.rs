@@ -11,6 +11,7 @@
 
 use crate::apps::{Deployment, ReplicaSet};
 use crate::defaults;
+use crate::discovery::EndpointSlice;
 use crate::event::Event;
 use crate::field::ErrorList;
 use crate::lease::Lease;
@@ -316,7 +317,20 @@ pub const LEASE: ResourceInfo = ResourceInfo {
     field_labels: &[],
 };
 
-/// Every kind served, core group first.
+pub const ENDPOINT_SLICE: ResourceInfo = ResourceInfo {
+    kind: "EndpointSlice",
+    group: "discovery.k8s.io",
+    version: "v1",
+    plural: "endpointslices",
+    singular: "endpointslice",
+    namespaced: true,
+    short_names: &[],
+    subresources: &[],
+    field_labels: &[],
+};
+
+/// Every kind served, core group first; a group's kinds side by side
+/// (discovery lists the groups in this order).
 pub const RESOURCES: &[ResourceInfo] = &[
     NAMESPACE,
     POD,
@@ -327,6 +341,7 @@ pub const RESOURCES: &[ResourceInfo] = &[
     DEPLOYMENT,
     REPLICA_SET,
     LEASE,
+    ENDPOINT_SLICE,
 ];
 
 /// The kind `apiVersion` + `kind` names, if served.
@@ -404,6 +419,11 @@ update: |new, old| {
     errors
 });
 
+resource!(EndpointSlice, ENDPOINT_SLICE,
+    defaults: defaults::default_endpoint_slice,
+    validate: validation::validate_endpoint_slice,
+    update: validation::validate_endpoint_slice_update);
+
 impl KindFields for Namespace {
     fn value(&self, field: &str) -> Option<String> {
         match field {
@@ -480,6 +500,12 @@ impl KindFields for Lease {
     }
 }
 
+impl KindFields for EndpointSlice {
+    fn value(&self, _field: &str) -> Option<String> {
+        None
+    }
+}
+
 impl KindFields for Deployment {
     fn value(&self, _field: &str) -> Option<String> {
         None
@@ -507,6 +533,7 @@ pub enum Object {
     Deployment(Deployment),
     ReplicaSet(ReplicaSet),
     Lease(Lease),
+    EndpointSlice(EndpointSlice),
 }
 
 /// Runs `$body` with `$object` bound to the typed object inside an [`Object`].
@@ -522,6 +549,7 @@ macro_rules! each_kind {
             Object::Deployment($object) => $body,
             Object::ReplicaSet($object) => $body,
             Object::Lease($object) => $body,
+            Object::EndpointSlice($object) => $body,
         }
     };
 }
@@ -590,5 +618,14 @@ macro_rules! into_object {
 }
 
 into_object!(
-    Namespace, Pod, Node, Service, Endpoints, Event, Deployment, ReplicaSet, Lease
+    Namespace,
+    Pod,
+    Node,
+    Service,
+    Endpoints,
+    Event,
+    Deployment,
+    ReplicaSet,
+    Lease,
+    EndpointSlice
 );

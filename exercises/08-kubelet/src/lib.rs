@@ -13,10 +13,13 @@
 //! - [`lease`], [`node`]: the heartbeat and the Node object.
 //! - [`translate`], [`images`], [`events`]: from the API's pod to the
 //!   runtime's, missing images, and what `kubectl describe` shows.
+//! - [`dns`], [`service_env`]: how a pod finds Services (chapter 11): its
+//!   resolv.conf and its Service environment variables.
 //! - [`agent`]: the running agent ([`Kubelet`]); [`server`]: the node's
 //!   logs and exec server.
 
 pub mod agent;
+pub mod dns;
 pub mod events;
 pub mod hooks;
 pub mod images;
@@ -26,6 +29,7 @@ pub mod plan;
 pub mod qos;
 pub mod resources;
 pub mod server;
+pub mod service_env;
 pub mod status;
 pub mod translate;
 

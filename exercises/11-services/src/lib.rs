@@ -5,3 +5,7 @@
 //! behind each Service (EndpointSlices and the legacy Endpoints), the proxy
 //! on each node makes the Service's ClusterIP and NodePort reach them, and
 //! the cluster DNS answers the Service's name.
+
+pub mod dns;
+pub mod endpoints;
+pub mod proxy;

@@ -58,7 +58,7 @@ pub(crate) fn exec_command(
         .find(|spec| spec.name == container)
         .ok_or_else(|| PodError::NotRunning(container.to_string()))?;
     let mut app = ContainerSpec::new(container, program).args(args.iter().cloned());
-    app.env = spec.env.clone();
+    app.env = pod.spec.container_env(spec);
     app.working_dir = spec.working_dir.as_ref().map(Into::into);
     let isolation = exec_isolation(running.pid, running.cgroup_procs.clone());
     let config = FilesystemConfig {

@@ -125,7 +125,13 @@ impl PodRecord {
 /// A fingerprint of the spec, stable across builds and runs (FNV-1a over
 /// its debug form: the spec's types are plain data).
 pub fn spec_hash(spec: &PodSpec) -> String {
-    let text = format!("{spec:?}");
+    // The Service variables are what the node found at the start, not what
+    // the pod asked for (see `PodSpec::service_env`).
+    let asked = PodSpec {
+        service_env: Vec::new(),
+        ..spec.clone()
+    };
+    let text = format!("{asked:?}");
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in text.bytes() {
         hash ^= u64::from(byte);
@@ -233,5 +239,16 @@ mod tests {
         other.name = "db".into();
         assert_eq!(spec_hash(&spec), spec_hash(&spec.clone()));
         assert_ne!(spec_hash(&spec), spec_hash(&other));
+    }
+
+    #[test]
+    fn the_service_variables_found_at_start_are_not_part_of_the_spec() {
+        let spec = PodSpec::new("web", vec![]);
+        let mut later = spec.clone();
+        later.service_env = vec![("DB_SERVICE_HOST".into(), "10.96.0.7".into())];
+        assert_eq!(spec_hash(&spec), spec_hash(&later));
+        let mut resolver = spec.clone();
+        resolver.resolv_conf = Some("nameserver 10.96.0.10\n".into());
+        assert_ne!(spec_hash(&spec), spec_hash(&resolver));
     }
 }

@@ -33,6 +33,15 @@ pub struct PodSpec {
     pub termination_grace_period: Duration,
     /// The restart back-off (the kubelet's: 10 s doubling to 300 s).
     pub backoff: Backoff,
+    /// Every container's `/etc/resolv.conf`; the host's when `None`. The
+    /// kubelet writes the cluster DNS here (chapter 11).
+    pub resolv_conf: Option<String>,
+    /// Variables every container gets after its own, unless it sets the
+    /// same name: the Services' addresses the kubelet found when the pod
+    /// started (chapter 11). Not part of what the pod asked for, so not
+    /// of its spec hash: a Service made later must not make a running pod
+    /// "another spec" when the agent adopts it after a restart.
+    pub service_env: Vec<(String, String)>,
 }
 
 impl PodSpec {
@@ -49,11 +58,26 @@ impl PodSpec {
             restart_policy: RestartPolicy::Always,
             termination_grace_period: Duration::from_secs(30),
             backoff: Backoff::KUBERNETES,
+            resolv_conf: None,
+            service_env: Vec::new(),
         }
     }
 
     pub fn hostname(&self) -> &str {
         self.hostname.as_deref().unwrap_or(&self.name)
+    }
+
+    /// The environment of `container`: its own variables in their order,
+    /// then the pod's [`PodSpec::service_env`] that it does not set itself
+    /// (its own win on a clash, as in Kubernetes).
+    pub fn container_env(&self, container: &Container) -> Vec<(String, String)> {
+        let mut env = container.env.clone();
+        for (name, value) in &self.service_env {
+            if !container.env.iter().any(|(own, _)| own == name) {
+                env.push((name.clone(), value.clone()));
+            }
+        }
+        env
     }
 }
 

@@ -10,6 +10,7 @@
 
 use crate::apps::{Deployment, ReplicaSet};
 use crate::defaults;
+use crate::discovery::EndpointSlice;
 use crate::event::Event;
 use crate::field::ErrorList;
 use crate::lease::Lease;
@@ -315,7 +316,20 @@ pub const LEASE: ResourceInfo = ResourceInfo {
     field_labels: &[],
 };
 
-/// Every kind served, core group first.
+pub const ENDPOINT_SLICE: ResourceInfo = ResourceInfo {
+    kind: "EndpointSlice",
+    group: "discovery.k8s.io",
+    version: "v1",
+    plural: "endpointslices",
+    singular: "endpointslice",
+    namespaced: true,
+    short_names: &[],
+    subresources: &[],
+    field_labels: &[],
+};
+
+/// Every kind served, core group first; a group's kinds side by side
+/// (discovery lists the groups in this order).
 pub const RESOURCES: &[ResourceInfo] = &[
     NAMESPACE,
     POD,
@@ -326,6 +340,7 @@ pub const RESOURCES: &[ResourceInfo] = &[
     DEPLOYMENT,
     REPLICA_SET,
     LEASE,
+    ENDPOINT_SLICE,
 ];
 
 /// The kind `apiVersion` + `kind` names, if served.
@@ -403,6 +418,11 @@ update: |new, old| {
     errors
 });
 
+resource!(EndpointSlice, ENDPOINT_SLICE,
+    defaults: defaults::default_endpoint_slice,
+    validate: validation::validate_endpoint_slice,
+    update: validation::validate_endpoint_slice_update);
+
 impl KindFields for Namespace {
     fn value(&self, field: &str) -> Option<String> {
         match field {
@@ -479,6 +499,12 @@ impl KindFields for Lease {
     }
 }
 
+impl KindFields for EndpointSlice {
+    fn value(&self, _field: &str) -> Option<String> {
+        None
+    }
+}
+
 impl KindFields for Deployment {
     fn value(&self, _field: &str) -> Option<String> {
         None
@@ -506,6 +532,7 @@ pub enum Object {
     Deployment(Deployment),
     ReplicaSet(ReplicaSet),
     Lease(Lease),
+    EndpointSlice(EndpointSlice),
 }
 
 /// Runs `$body` with `$object` bound to the typed object inside an [`Object`].
@@ -521,6 +548,7 @@ macro_rules! each_kind {
             Object::Deployment($object) => $body,
             Object::ReplicaSet($object) => $body,
             Object::Lease($object) => $body,
+            Object::EndpointSlice($object) => $body,
         }
     };
 }
@@ -589,7 +617,16 @@ macro_rules! into_object {
 }
 
 into_object!(
-    Namespace, Pod, Node, Service, Endpoints, Event, Deployment, ReplicaSet, Lease
+    Namespace,
+    Pod,
+    Node,
+    Service,
+    Endpoints,
+    Event,
+    Deployment,
+    ReplicaSet,
+    Lease,
+    EndpointSlice
 );
 
 #[cfg(test)]

@@ -12,7 +12,9 @@ use crate::meta::{ObjectMeta, Table, TableColumnDefinition, TableRow};
 use crate::pod::{Pod, PodSpec};
 use crate::resource::{Object, ResourceInfo};
 use crate::time::Time;
-use crate::{Deployment, Endpoints, Event, Lease, Namespace, Node, ReplicaSet, Service};
+use crate::{
+    Deployment, EndpointSlice, Endpoints, Event, Lease, Namespace, Node, ReplicaSet, Service,
+};
 use serde_json::{Value, json};
 
 /// What each row carries besides its cells (`?includeObject=`).
@@ -173,6 +175,17 @@ pub fn columns(info: &ResourceInfo) -> Vec<TableColumnDefinition> {
             string("Selector", "The label selector.", 1),
         ],
         "Lease" => vec![name, string("Holder", "The holder of the lease.", 0), age],
+        "EndpointSlice" => vec![
+            name,
+            string(
+                "AddressType",
+                "The type of address carried by this slice.",
+                0,
+            ),
+            string("Ports", "The ports exposed by each endpoint.", 0),
+            string("Endpoints", "The addresses of the endpoints.", 0),
+            age,
+        ],
         _ => vec![name, age],
     }
 }
@@ -189,6 +202,7 @@ pub fn cells(object: &Object, now: Time) -> Vec<Value> {
         Object::Deployment(deployment) => deployment_cells(deployment, now),
         Object::ReplicaSet(replica_set) => replica_set_cells(replica_set, now),
         Object::Lease(lease) => lease_cells(lease, now),
+        Object::EndpointSlice(slice) => endpoint_slice_cells(slice, now),
     }
 }
 
@@ -457,6 +471,42 @@ fn lease_cells(lease: &Lease, now: Time) -> Vec<Value> {
     ]
 }
 
+/// The first three items, then `+ N more...`; `<unset>` for none (kubectl's
+/// `listWithMoreString` for slices).
+fn first_three(items: &[String]) -> String {
+    match items.len() {
+        0 => "<unset>".to_string(),
+        n if n <= 3 => items.join(","),
+        n => format!("{} + {} more...", items[..3].join(","), n - 3),
+    }
+}
+
+/// A port shows its number, else its name, else `*` (all ports); the
+/// endpoints column lists addresses.
+fn endpoint_slice_cells(slice: &EndpointSlice, now: Time) -> Vec<Value> {
+    let ports: Vec<String> = slice
+        .ports
+        .iter()
+        .map(|p| match (p.port, &p.name) {
+            (Some(port), _) => port.to_string(),
+            (None, Some(name)) => name.clone(),
+            (None, None) => "*".to_string(),
+        })
+        .collect();
+    let addresses: Vec<String> = slice
+        .endpoints
+        .iter()
+        .flat_map(|e| e.addresses.iter().cloned())
+        .collect();
+    vec![
+        json!(slice.metadata.name()),
+        json!(slice.address_type),
+        json!(first_three(&ports)),
+        json!(first_three(&addresses)),
+        json!(age(&slice.metadata, now)),
+    ]
+}
+
 fn containers_and_images(spec: &PodSpec) -> (String, String) {
     let names: Vec<&str> = spec.containers.iter().map(|c| c.name.as_str()).collect();
     let images: Vec<&str> = spec
@@ -540,6 +590,7 @@ mod tests {
             Object::Deployment(Deployment::default()),
             Object::ReplicaSet(ReplicaSet::default()),
             Object::Lease(Lease::default()),
+            Object::EndpointSlice(EndpointSlice::default()),
         ];
         for object in objects {
             assert_eq!(

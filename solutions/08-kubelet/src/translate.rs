@@ -1,10 +1,12 @@
 //! From the API's Pod (chapter 06) to what the node runs (chapter 05's
 //! [`pods::PodSpec`]): containers, command and args, environment, ports,
 //! probes, volumes, restart policy, grace period and the cgroup limits of
-//! each container. Kubernetes: the kubelet's `kuberuntime` manager builds
-//! the CRI's container configs the same way.
+//! each container, its resolv.conf and its Service variables. Kubernetes:
+//! the kubelet's `kuberuntime` manager builds the CRI's container configs
+//! the same way.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use objects::IntOrString;
@@ -14,16 +16,25 @@ use pods::probe::{Action, ContainerProbes, HttpGet, HttpHeader, Probe, TcpSocket
 use pods::{Container, ContainerPort, PodSpec, Volume, VolumeMount, VolumeSource};
 use process::{Backoff, RestartPolicy};
 
+use crate::dns::{ClusterDns, resolv_conf};
 use crate::plan::DEFAULT_GRACE;
 use crate::resources::{Rejection, container_limits};
+use crate::service_env::service_env;
 
 /// What the pod gets beside its own spec: its node's address (for
-/// `status.hostIP` references) and the crash-loop back-off.
+/// `status.hostIP` references), the crash-loop back-off, the cluster's
+/// DNS and the Services it is told about.
 #[derive(Debug, Clone)]
 pub struct Environment<'a> {
     pub node_name: &'a str,
     pub host_ip: &'a str,
     pub backoff: Backoff,
+    pub dns: ClusterDns,
+    /// The node's resolv.conf, for `dnsConfig` added to it.
+    pub host_resolv_conf: String,
+    /// The Services whose variables each container gets
+    /// ([`crate::service_env::linked_services`]).
+    pub services: Vec<Arc<objects::Service>>,
 }
 
 fn refuse(message: String) -> Rejection {
@@ -60,6 +71,8 @@ pub fn pod_spec(pod: &Pod, environment: &Environment) -> Result<PodSpec, Rejecti
             .termination_grace_period_seconds
             .map_or(DEFAULT_GRACE, |s| Duration::from_secs(s.max(0) as u64)),
         backoff: environment.backoff,
+        resolv_conf: resolv_conf(pod, &environment.dns, &environment.host_resolv_conf),
+        service_env: service_env(&environment.services),
     })
 }
 

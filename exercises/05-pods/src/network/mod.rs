@@ -38,7 +38,7 @@ pub use error::NetworkError;
 pub use ipam::{Ipam, claim};
 pub use names::{
     ALIAS_PREFIX, MAX_ALIAS, MAX_INTERFACE_NAME, alias_instance, bridge_alias, bridge_name,
-    host_veth_name, veth_alias,
+    dummy_name, host_veth_name, veth_alias,
 };
 pub use netns::Namespace;
 pub use node::{NodeConfig, NodeNetwork, POD_INTERFACE, PodAddress, Route, ipam_dir, pod_routes};

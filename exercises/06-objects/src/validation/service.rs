@@ -94,11 +94,76 @@ pub fn validate_service(service: &Service) -> ErrorList {
         let detail = "must be empty, 'None', or a valid IP address";
         errors.push(FieldError::invalid(&path.child("clusterIP"), ip, detail));
     }
+    validate_cluster_ips(service, &mut errors);
+    validate_port_uniqueness(service, &mut errors);
     errors.extend(super::validate_labels(
         &spec.selector,
         &path.child("selector"),
     ));
     errors
+}
+
+/// `clusterIP` and `clusterIPs` say the same (the defaults copy the one
+/// into the other); ExternalName Services have no address, and only
+/// ClusterIP Services may be headless (a node port needs an address to
+/// forward to).
+fn validate_cluster_ips(service: &Service, errors: &mut ErrorList) {
+    let spec = &service.spec;
+    let path = Path::new("spec").child("clusterIPs");
+    let service_type = spec.service_type.as_deref().unwrap_or("ClusterIP");
+    let ip = spec.cluster_ip.as_deref().unwrap_or("");
+    let ips = serde_json::json!(spec.cluster_ips);
+    if service_type == "ExternalName" {
+        if !ip.is_empty() || !spec.cluster_ips.is_empty() {
+            let detail = "may not be set for ExternalName services";
+            errors.push(FieldError::forbidden(&path, detail));
+        }
+        return;
+    }
+    match spec.cluster_ips.first() {
+        Some(first) if !ip.is_empty() && first != ip => errors.push(FieldError::invalid(
+            &path,
+            &ips,
+            "first value must match `clusterIP`",
+        )),
+        Some(_) if ip.is_empty() => errors.push(FieldError::invalid(
+            &path,
+            &ips,
+            "must be empty when `clusterIP` is not specified",
+        )),
+        _ => {}
+    }
+    if spec.cluster_ips.len() > 1 {
+        let detail = "may specify no more than one IP for each IP family";
+        errors.push(FieldError::invalid(&path, &ips, detail));
+    }
+    if ip == "None" && matches!(service_type, "NodePort" | "LoadBalancer") {
+        let detail = format!("may not be set to 'None' for {service_type} services");
+        errors.push(FieldError::invalid(&path.index(0), ip, &detail));
+    }
+}
+
+/// A port (and a node port) serves one protocol once: two ports of a
+/// Service may share a number only if their protocols differ (DNS serves
+/// 53 over UDP and TCP), else a proxy could not tell them apart.
+fn validate_port_uniqueness(service: &Service, errors: &mut ErrorList) {
+    let (mut ports, mut node_ports) = (BTreeSet::new(), BTreeSet::new());
+    for (i, port) in service.spec.ports.iter().enumerate() {
+        let at = Path::new("spec").child("ports").index(i);
+        let protocol = port.protocol.as_deref().unwrap_or("TCP");
+        if !ports.insert((protocol, port.port)) {
+            errors.push(FieldError::duplicate(
+                &at,
+                format!("{}/{protocol}", port.port),
+            ));
+        }
+        let Some(node_port) = port.node_port.filter(|p| *p != 0) else {
+            continue;
+        };
+        if !node_ports.insert((protocol, node_port)) {
+            errors.push(FieldError::duplicate(&at.child("nodePort"), node_port));
+        }
+    }
 }
 
 /// A service keeps its cluster IP for life: clients and proxies have it

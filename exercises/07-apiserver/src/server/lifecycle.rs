@@ -185,6 +185,7 @@ pub async fn delete(
             .delete(&key, Precondition::Revision(entry.mod_revision))
             .await
             .map_err(|error| ApiError::from_store(error, info, name))?;
+        server.allocator.release(&key, &object);
         object.metadata_mut().resource_version = Some(gone.mod_revision.to_string());
         return Ok(Deleted::Gone(object));
     }
@@ -340,6 +341,7 @@ pub async fn reap_expired(server: Arc<Server>) {
                     .delete(&key, Precondition::Revision(entry.mod_revision))
                     .await;
                 if deleted.is_ok() {
+                    server.allocator.release(&key, &object);
                     server.pending.remove(&key);
                 }
             }

@@ -9,7 +9,8 @@
 use objects::manifest::{DecodeError, Decoded, decode_value};
 use objects::resource::{Object, Resource, ResourceInfo};
 use objects::{
-    Deployment, Endpoints, ErrorList, Event, Lease, Namespace, Node, Pod, ReplicaSet, Service,
+    Deployment, EndpointSlice, Endpoints, ErrorList, Event, Lease, Namespace, Node, Pod,
+    ReplicaSet, Service,
 };
 use serde_json::Value;
 
@@ -37,12 +38,14 @@ pub fn decode(info: &ResourceInfo, value: &Value) -> Result<Decoded<Object>, Dec
         "Deployment" => typed::<Deployment>(value, Object::Deployment),
         "ReplicaSet" => typed::<ReplicaSet>(value, Object::ReplicaSet),
         "Lease" => typed::<Lease>(value, Object::Lease),
+        "EndpointSlice" => typed::<EndpointSlice>(value, Object::EndpointSlice),
         other => unreachable!("{other} is not a kind this server serves"),
     }
 }
 
-/// The checks of an update that compare the new object with the old one
-/// (immutable fields), after the checks of the new object alone.
+/// Every check of an update: the new object's own (each kind's update
+/// validation runs its create validation), then the fields that may not
+/// change.
 pub fn validate_update(new: &Object, old: &Object) -> ErrorList {
     match (new, old) {
         (Object::Namespace(n), Object::Namespace(o)) => n.validate_update(o),
@@ -54,7 +57,9 @@ pub fn validate_update(new: &Object, old: &Object) -> ErrorList {
         (Object::Deployment(n), Object::Deployment(o)) => n.validate_update(o),
         (Object::ReplicaSet(n), Object::ReplicaSet(o)) => n.validate_update(o),
         (Object::Lease(n), Object::Lease(o)) => n.validate_update(o),
-        _ => ErrorList::new(),
+        (Object::EndpointSlice(n), Object::EndpointSlice(o)) => n.validate_update(o),
+        // Never reached: an update keeps its kind.
+        (new, _) => new.validate(),
     }
 }
 

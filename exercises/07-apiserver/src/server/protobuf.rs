@@ -1,6 +1,6 @@
 // Generated from solutions/07-apiserver/src/server/protobuf.rs by `cargo workshop gen`: fill in the todo!()s, leave the rest as it is.
 //! The protobuf bodies kubectl's typed commands send (`kubectl create
-//! namespace`, `kubectl create deployment`): Kubernetes' own clients encode
+//! namespace`, `kubectl create deployment`, `kubectl create service`): Kubernetes' own clients encode
 //! built-in kinds in protobuf and do not fall back to JSON. This reads the
 //! envelope (`k8s\0` + runtime.Unknown) and the fields those commands set,
 //! into the JSON the rest of the server reads. Answers are always JSON,
@@ -24,6 +24,9 @@ enum Kind {
     Message(&'static [Field]),
     /// `map<string, string>`: entries with key 1, value 2.
     Map,
+    /// An `IntOrString`: type (1: 0 for a number, 1 for a name), the
+    /// number (2) or the name (3), written as JSON's number or string.
+    IntOrString,
 }
 
 /// One field of a message: its number, its JSON name, what it holds, and
@@ -134,11 +137,40 @@ const DEPLOYMENT: &[Field] = &[
     ),
 ];
 
+const SERVICE_PORT: &[Field] = &[
+    Field(1, "name", Kind::Text, ONE),
+    Field(2, "protocol", Kind::Text, ONE),
+    Field(3, "port", Kind::Int, ONE),
+    Field(4, "targetPort", Kind::IntOrString, ONE),
+    Field(5, "nodePort", Kind::Int, ONE),
+    Field(6, "appProtocol", Kind::Text, ONE),
+];
+
+const SERVICE: &[Field] = &[
+    Field(1, "metadata", Kind::Message(OBJECT_META), ONE),
+    Field(
+        2,
+        "spec",
+        Kind::Message(&[
+            Field(1, "ports", Kind::Message(SERVICE_PORT), MANY),
+            Field(2, "selector", Kind::Map, ONE),
+            Field(3, "clusterIP", Kind::Text, ONE),
+            Field(4, "type", Kind::Text, ONE),
+            Field(5, "externalIPs", Kind::Text, MANY),
+            Field(7, "sessionAffinity", Kind::Text, ONE),
+            Field(10, "externalName", Kind::Text, ONE),
+            Field(11, "externalTrafficPolicy", Kind::Text, ONE),
+        ]),
+        ONE,
+    ),
+];
+
 /// The schema of the kinds whose protobuf bodies are read.
 fn schema(kind: &str) -> Option<&'static [Field]> {
     match kind {
         "Namespace" => Some(NAMESPACE),
         "Deployment" => Some(DEPLOYMENT),
+        "Service" => Some(SERVICE),
         _ => None,
     }
 }
@@ -194,6 +226,7 @@ fn message(bytes: &[u8], schema: &[Field]) -> Result<Map<String, Value>, String>
             (Kind::Int, Wire::Varint(number)) => json!(number as i64),
             (Kind::Bool, Wire::Varint(number)) => json!(number != 0),
             (Kind::Message(inner), Wire::Bytes(bytes)) => Value::Object(message(bytes, inner)?),
+            (Kind::IntOrString, Wire::Bytes(bytes)) => int_or_string(bytes)?,
             (Kind::Time, Wire::Bytes(bytes)) => match time(bytes)? {
                 Some(time) => time,
                 None => continue,
@@ -226,6 +259,19 @@ fn message(bytes: &[u8], schema: &[Field]) -> Result<Map<String, Value>, String>
         }
     }
     Ok(object)
+}
+
+fn int_or_string(bytes: &[u8]) -> Result<Value, String> {
+    let (mut is_name, mut number, mut name) = (false, 0i64, String::new());
+    for (field, wire) in fields(bytes)? {
+        match (field, wire) {
+            (1, Wire::Varint(kind)) => is_name = kind == 1,
+            (2, Wire::Varint(value)) => number = value as i32 as i64,
+            (3, Wire::Bytes(text)) => name = String::from_utf8_lossy(text).into_owned(),
+            _ => {}
+        }
+    }
+    Ok(if is_name { json!(name) } else { json!(number) })
 }
 
 /// A time, or `None` for Go's zero time (which JSON writes as null).

@@ -44,6 +44,14 @@ pub fn bridge_name(instance: &str) -> String {
     format!("kmbr-{}", tag(instance))
 }
 
+/// The Service proxy's dummy interface, which holds the ClusterIPs:
+/// `kmsvc-` and the instance's tag (12 bytes). Its alias is
+/// [`bridge_alias`]'s, `k8s-mini/<instance>`, so that `k8s-mini reset`
+/// finds it as it finds a bridge.
+pub fn dummy_name(instance: &str) -> String {
+    format!("kmsvc-{}", tag(instance))
+}
+
 /// A pod's end of its veth pair on the node: `kmv`, the instance's tag
 /// and the pod's tag (15 bytes). Derived from the pod id, so that the
 /// interface is found again to remove it, even after a restart of the
@@ -76,6 +84,9 @@ mod tests {
         let bridge = bridge_name("a-very-long-instance-name-of-a-test-1234");
         let veth = host_veth_name("a-very-long-instance-name-of-a-test-1234", "default/web-1");
         assert_eq!(bridge.len(), 11);
+        let dummy = dummy_name("a-very-long-instance-name-of-a-test-1234");
+        assert_eq!(dummy.len(), 12);
+        assert_eq!(dummy[6..], bridge[5..]);
         assert_eq!(veth.len(), MAX_INTERFACE_NAME);
         assert!(veth.starts_with(&format!("kmv{}", &bridge[5..])));
         assert_eq!(

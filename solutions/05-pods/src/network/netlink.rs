@@ -41,6 +41,7 @@ const RTM_DELLINK: u16 = libc::RTM_DELLINK;
 const RTM_GETLINK: u16 = libc::RTM_GETLINK;
 const RTM_SETLINK: u16 = libc::RTM_SETLINK;
 const RTM_NEWADDR: u16 = libc::RTM_NEWADDR;
+const RTM_DELADDR: u16 = libc::RTM_DELADDR;
 const RTM_NEWROUTE: u16 = libc::RTM_NEWROUTE;
 
 // Attributes.
@@ -178,11 +179,23 @@ impl Socket {
 
     /// Creates a bridge; fails with EEXIST if the name is taken.
     pub fn add_bridge(&mut self, name: &str) -> Result<(), NetlinkError> {
+        self.add_link(name, "bridge")
+    }
+
+    /// Creates a dummy interface: one that only holds addresses, which the
+    /// kernel then delivers locally (the Service proxy's ClusterIPs, as
+    /// kube-proxy's IPVS mode puts them on `kube-ipvs0`). EEXIST if taken.
+    pub fn add_dummy(&mut self, name: &str) -> Result<(), NetlinkError> {
+        self.add_link(name, "dummy")
+    }
+
+    /// Creates an interface of a kind that needs no settings.
+    fn add_link(&mut self, name: &str, kind: &str) -> Result<(), NetlinkError> {
         let mut request = Message::new(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
         request.ifinfomsg(0, 0, 0);
         request.attr_str(IFLA_IFNAME, name);
         let info = request.nest(IFLA_LINKINFO);
-        request.attr_str(IFLA_INFO_KIND, "bridge");
+        request.attr_str(IFLA_INFO_KIND, kind);
         request.end(info);
         self.ack(request)
     }
@@ -263,6 +276,22 @@ impl Socket {
             0,
             libc::RT_SCOPE_UNIVERSE,
         ]);
+        request.bytes(&(index as u32).to_ne_bytes());
+        request.attr(IFA_LOCAL, &ip.octets());
+        request.attr(IFA_ADDRESS, &ip.octets());
+        self.ack(request)
+    }
+
+    /// Takes the address `ip`/`prefix` off an interface (EADDRNOTAVAIL if
+    /// it has no such address).
+    pub fn delete_address(
+        &mut self,
+        index: i32,
+        ip: Ipv4Addr,
+        prefix: u8,
+    ) -> Result<(), NetlinkError> {
+        let mut request = Message::new(RTM_DELADDR, 0);
+        request.bytes(&[libc::AF_INET as u8, prefix, 0, libc::RT_SCOPE_UNIVERSE]);
         request.bytes(&(index as u32).to_ne_bytes());
         request.attr(IFA_LOCAL, &ip.octets());
         request.attr(IFA_ADDRESS, &ip.octets());

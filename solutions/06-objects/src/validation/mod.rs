@@ -5,6 +5,7 @@
 //! (metadata) and holds the small helpers the others use.
 
 mod apps;
+mod discovery;
 mod other;
 mod pod;
 mod service;
@@ -13,6 +14,7 @@ pub use apps::{
     validate_deployment, validate_deployment_update, validate_replica_set,
     validate_replica_set_update,
 };
+pub use discovery::{validate_endpoint_slice, validate_endpoint_slice_update};
 pub use other::{
     validate_endpoints, validate_event, validate_lease, validate_namespace, validate_node,
 };

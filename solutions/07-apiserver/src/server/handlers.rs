@@ -16,7 +16,7 @@ use super::objects::{
 use super::paths::{key, prefix};
 use super::query::Query;
 use super::request::{Call, json, json_with_warnings};
-use super::{Server, lifecycle, patch};
+use super::{Server, allocation, lifecycle, patch};
 use crate::store::{Entry, Precondition};
 
 /// The stored object the call names, with its store key; 404 when there is
@@ -255,15 +255,19 @@ pub async fn create_object(
     if !errors.is_empty() {
         return Err(ApiError::invalid(info, &name, &errors));
     }
+    let key = key(info, namespace, &name);
+    // A dry run checks that the Service's addresses could be had, and
+    // gives them back when the claim drops.
+    let claim = server.allocator.claim_create(&key, &mut object)?;
     if query.dry_run()? {
         return Ok(object);
     }
-    let key = key(info, namespace, &name);
     let entry = server
         .store
         .put(&key, to_stored(&object), Precondition::Absent)
         .await
         .map_err(|error| ApiError::from_store(error, info, &name))?;
+    claim.commit();
     object.metadata_mut().resource_version = Some(entry.mod_revision.to_string());
     Ok(object)
 }
@@ -366,16 +370,22 @@ pub async fn replace(
     }
     let mut new = merge_parts(info, &old, new, part)?;
     new.set_defaults();
-    let mut errors = new.validate();
-    errors.extend(validate_update(&new, &old));
+    if let (Object::Service(new), Object::Service(old)) = (&mut new, &old) {
+        allocation::patch_allocated_values(new, old);
+        allocation::drop_type_dependent_fields(new, old);
+    }
+    // Each kind's update checks include its create checks: running both
+    // would report every problem twice.
+    let errors = validate_update(&new, &old);
     if !errors.is_empty() {
         return Err(ApiError::invalid(info, &name, &errors));
     }
+    let key = key(info, namespace, &name);
+    let claim = server.allocator.claim_update(&key, &mut new, &old)?;
     if call.query.dry_run()? {
         new.metadata_mut().resource_version = Some(old_entry.mod_revision.to_string());
         return Ok(new);
     }
-    let key = key(info, namespace, &name);
     // An object waiting for its finalizers goes when the last one does (a
     // namespace, once empty: the reaper sees to it), unless it is a pod
     // still in its grace period: its agent (or the reaper) ends that, and
@@ -390,6 +400,8 @@ pub async fn replace(
             .delete(&key, precondition)
             .await
             .map_err(|error| ApiError::from_store(error, info, &name))?;
+        drop(claim);
+        server.allocator.release(&key, &old);
         new.metadata_mut().resource_version = Some(gone.mod_revision.to_string());
         return Ok(new);
     }
@@ -404,6 +416,7 @@ pub async fn replace(
         .put(&key, value, precondition)
         .await
         .map_err(|error| ApiError::from_store(error, info, &name))?;
+    claim.commit();
     new.metadata_mut().resource_version = Some(entry.mod_revision.to_string());
     Ok(new)
 }

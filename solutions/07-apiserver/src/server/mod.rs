@@ -7,8 +7,10 @@
 //! - [`discovery`]: what kubectl asks first (`/api`, `/apis`, ...).
 //! - [`lifecycle`]: namespaces, graceful deletion, finalizers.
 //! - [`admission`]: what the server adds to new objects (pod tolerations).
+//! - [`allocation`]: ClusterIPs and NodePorts for Services.
 
 mod admission;
+mod allocation;
 mod discovery;
 mod errors;
 mod handlers;
@@ -34,6 +36,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::watch as signal;
 
+pub use allocation::{Ipv4Cidr, PortRange, RangeError};
 pub use errors::{ApiError, ApiResult};
 pub use paths::{Route, Target, route};
 
@@ -54,7 +57,20 @@ pub struct Config {
     pub store: Options,
     /// How often a quiet watch that asked for bookmarks gets one.
     pub bookmark_every: Duration,
+    /// Where Services' ClusterIPs come from (kube-apiserver's
+    /// `--service-cluster-ip-range`); 10.96.0.0/16 by default.
+    pub service_cluster_ip_range: Ipv4Cidr,
+    /// Where NodePorts come from (`--service-node-port-range`);
+    /// 30000-32767 by default.
+    pub service_node_port_range: PortRange,
 }
+
+/// The service CIDR when none is given: the start of kubeadm's
+/// 10.96.0.0/12 (65,534 Services are plenty here); its tenth address,
+/// 10.96.0.10, is the cluster DNS's.
+pub const DEFAULT_SERVICE_CIDR: &str = "10.96.0.0/16";
+/// The NodePort range when none is given, Kubernetes' own.
+pub const DEFAULT_NODE_PORT_RANGE: &str = "30000-32767";
 
 impl Default for Config {
     fn default() -> Self {
@@ -64,6 +80,8 @@ impl Default for Config {
             token: None,
             store: Options::default(),
             bookmark_every: Duration::from_secs(5),
+            service_cluster_ip_range: DEFAULT_SERVICE_CIDR.parse().expect("a valid CIDR"),
+            service_node_port_range: DEFAULT_NODE_PORT_RANGE.parse().expect("a valid range"),
         }
     }
 }
@@ -78,6 +96,8 @@ pub(crate) struct Server {
     pub pending: lifecycle::Pending,
     /// Tells long requests (watches) that the server is stopping.
     pub stopping: signal::Receiver<bool>,
+    /// The ClusterIPs and NodePorts that Services hold.
+    pub allocator: allocation::Allocator,
 }
 
 /// A running API server.
@@ -96,6 +116,13 @@ impl ApiServer {
             None => Store::in_memory(config.store.clone()),
         };
         lifecycle::create_standard_namespaces(&store).await?;
+        let allocator = allocation::Allocator::new(
+            config.service_cluster_ip_range,
+            config.service_node_port_range,
+        );
+        for problem in allocator.recover(&store) {
+            eprintln!("k8s-mini apiserver: warning: {problem}");
+        }
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|error| StartError::Bind {
@@ -111,6 +138,7 @@ impl ApiServer {
             bookmark_every: config.bookmark_every,
             pending: lifecycle::Pending::default(),
             stopping: stopping.clone(),
+            allocator,
         });
         server.pending.recover(&server.store);
         tokio::spawn(lifecycle::reap_expired(server.clone()));

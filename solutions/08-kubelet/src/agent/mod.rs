@@ -67,6 +67,11 @@ pub struct Config {
     /// How often every pod is looked at even without a change (the
     /// kubelet's PLEG relists every second).
     pub resync: Duration,
+    /// The cluster DNS that `ClusterFirst` pods resolve with (the
+    /// kubelet's `--cluster-dns`); `None`: they get the node's resolv.conf.
+    pub cluster_dns: Option<IpAddr>,
+    /// The cluster's domain (`--cluster-domain`): pods' search domains.
+    pub cluster_domain: String,
 }
 
 impl Config {
@@ -85,6 +90,8 @@ impl Config {
             backoff: Backoff::KUBERNETES,
             image_backoff: Backoff::KUBERNETES,
             resync: Duration::from_secs(1),
+            cluster_dns: None,
+            cluster_domain: "cluster.local".to_string(),
         }
     }
 }
@@ -244,6 +251,9 @@ pub(crate) struct Shared {
     pub images: ImageStore,
     pub table: PodTable,
     pub cache: apiserver::client::Cache<Pod>,
+    /// Every Service, for the Service environment variables of the pods
+    /// that start.
+    pub services: apiserver::client::Cache<objects::Service>,
     /// The node's address as text: every pod's `hostIP`.
     pub host_ip: String,
     /// Posts the pods' events.
@@ -258,6 +268,7 @@ pub struct Kubelet {
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     informer: Option<Arc<Informer<Pod>>>,
+    services: Option<Arc<Informer<objects::Service>>>,
 }
 
 impl Kubelet {
@@ -275,6 +286,10 @@ impl Kubelet {
         let params = ListParams::default().fields(&format!("spec.nodeName={}", config.name));
         let (informer, changes) = Informer::with_changes(pods, params);
         let (wake, woken) = tokio::sync::mpsc::unbounded_channel();
+        let services = Arc::new(Informer::new(
+            client.api::<objects::Service>(None),
+            ListParams::default(),
+        ));
         let shared = Arc::new(Shared {
             host_ip: config.address.to_string(),
             recorder: crate::events::Recorder::new(client.clone(), &config.name),
@@ -284,14 +299,19 @@ impl Kubelet {
             images,
             table: PodTable::default(),
             cache: informer.cache(),
+            services: services.cache(),
             wake,
         });
         // The sync loop adopts the previous run's pods once the informer
         // has listed the API's (it lets go of the informer then).
         let informer = Arc::new(informer);
+        // Pods start once the Services are known too, as the kubelet
+        // waits for its Service informer: a pod started before would miss
+        // the variables of Services that already exist.
         let synced = {
             let informer = informer.clone();
-            async move { informer.wait_for_sync().await }
+            let services = services.clone();
+            async move { informer.wait_for_sync().await && services.wait_for_sync().await }
         };
         let tasks = vec![
             tokio::spawn(heartbeat::run(shared.clone(), node, stopped.clone())),
@@ -302,6 +322,7 @@ impl Kubelet {
             stop,
             tasks,
             informer: Some(informer),
+            services: Some(services),
         })
     }
 
@@ -344,6 +365,9 @@ impl Kubelet {
         // it not, dropping it would stop it all the same).
         if let Some(informer) = self.informer.take().and_then(Arc::into_inner) {
             informer.stop().await;
+        }
+        if let Some(services) = self.services.take().and_then(Arc::into_inner) {
+            services.stop().await;
         }
     }
 }

@@ -14,12 +14,14 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::{Running, Shared, Slot};
+use crate::dns::ClusterDns;
 use crate::events::{self, Record};
 use crate::hooks::{self, PreStop};
 use crate::images;
 use crate::plan::{DEFAULT_GRACE, Step, grace_period, plan};
 use crate::qos::qos_class;
 use crate::resources::{Requests, admit, pod_requests};
+use crate::service_env::linked_services;
 use crate::status::{Context, api_status, merge_status, rejected};
 use crate::translate::{Environment, pod_spec};
 
@@ -99,7 +101,7 @@ async fn adopt(shared: &Arc<Shared>, workers: &mut JoinSet<()>) {
         let refusal = match wanted {
             None => "it is no longer in the API".to_string(),
             Some(pod) => {
-                let adoption = pod_spec(pod, &environment(shared))
+                let adoption = pod_spec(pod, &environment(shared, pod))
                     .map_err(|rejection| rejection.message)
                     .and_then(|spec| {
                         shared
@@ -282,7 +284,7 @@ async fn start(shared: &Shared, key: &ObjectKey, slot: &mut Slot, pod: &Arc<Pod>
             Record::new(reason, message, None),
         )
     };
-    let spec = match pod_spec(pod, &environment(shared)) {
+    let spec = match pod_spec(pod, &environment(shared, pod)) {
         Ok(spec) => spec,
         Err(rejection) => {
             let (status, record) = refuse(slot, &rejection.reason, &rejection.message);
@@ -309,11 +311,26 @@ async fn start(shared: &Shared, key: &ObjectKey, slot: &mut Slot, pod: &Arc<Pod>
     report(shared, slot, pod).await;
 }
 
-fn environment(shared: &Shared) -> Environment<'_> {
+fn environment<'a>(shared: &'a Shared, pod: &Pod) -> Environment<'a> {
+    let enable_links = pod.spec.enable_service_links.unwrap_or(true);
     Environment {
         node_name: &shared.config.name,
         host_ip: &shared.host_ip,
         backoff: shared.config.backoff,
+        dns: ClusterDns {
+            server: shared.config.cluster_dns,
+            domain: shared.config.cluster_domain.clone(),
+        },
+        // Read only when dnsConfig is to be added to the node's own.
+        host_resolv_conf: match pod.spec.dns_config {
+            Some(_) => std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default(),
+            None => String::new(),
+        },
+        services: linked_services(
+            pod.metadata.namespace(),
+            enable_links,
+            &shared.services.list(),
+        ),
     }
 }
 
