@@ -10,6 +10,8 @@ pub use exercise as apiserver;
 pub use solution as apiserver;
 
 mod lab;
+mod process;
 
 pub use lab::{Answer, Lab, kubectl, settings};
+pub use process::start_server_program;
 pub use testkit::guard;

@@ -7,30 +7,13 @@ use std::time::Duration;
 
 use chapter_07::guard;
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 const SERVER: &str = env!("CARGO_BIN_EXE_apiserver");
 
 /// Starts the server on `dir`; returns it and its address once it serves.
 async fn start(dir: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(SERVER)
-        .arg(dir)
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the server starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-        .await
-        .expect("the server says where it listens within 30 s")
-        .expect("readable")
-        .expect("a line");
-    let url = line
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
-        .to_string();
-    (child, url)
+    chapter_07::start_server_program(SERVER, &[dir]).await
 }
 
 #[tokio::test]

@@ -7,14 +7,12 @@
 
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
-use std::time::Duration;
 
 use chapter_07::apiserver::server::Config;
 use chapter_07::{Answer, Lab, guard, settings};
 use insta::assert_snapshot;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 const SERVICES: &str = "/api/v1/namespaces/default/services";
 
@@ -423,25 +421,8 @@ const SERVER: &str = env!("CARGO_BIN_EXE_apiserver");
 /// Starts the server program on `dir` with a service CIDR and NodePort
 /// range; returns it and its URL once it serves.
 async fn start(dir: &std::path::Path, cidr: &str, ports: &str) -> (Child, String) {
-    let mut child = Command::new(SERVER)
-        .arg(dir)
-        .arg(cidr)
-        .arg(ports)
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the server starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-        .await
-        .expect("the server says where it listens within 30 s")
-        .expect("readable")
-        .expect("a line");
-    let url = line
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
-        .to_string();
-    (child, url)
+    let args: [&std::ffi::OsStr; 3] = [dir.as_os_str(), cidr.as_ref(), ports.as_ref()];
+    chapter_07::start_server_program(SERVER, &args).await
 }
 
 async fn post(url: &str, body: &Value) -> (u16, Value) {

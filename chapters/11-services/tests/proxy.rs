@@ -335,6 +335,19 @@ impl Lab {
         }
     }
 
+    /// Service `web` (ClusterIP .10, port 80) over `endpoints` (address,
+    /// ready, serving, terminating) on `port`; its ClusterIP:80 once the
+    /// proxy listens there.
+    async fn web(&self, port: u16, endpoints: &[(&str, bool, bool, bool)]) -> SocketAddrV4 {
+        self.create_service("web", 10, json!([{"port": 80}]), json!({}))
+            .await;
+        self.put_slice(slice_of("web-1", "web", ("", port, "TCP"), endpoints))
+            .await;
+        let cluster = SocketAddrV4::new(self.cluster_ip(10), 80);
+        self.listening(cluster, Protocol::Tcp).await;
+        cluster
+    }
+
     /// Waits (bounded) until the proxy's last sync satisfies `ok`.
     async fn wait(&self, what: &str, ok: impl Fn(&Applied) -> bool) -> Arc<Applied> {
         let mut applied = self.proxy().applied();
@@ -583,8 +596,6 @@ async fn a_refused_dial_is_tried_again_on_the_next_endpoint() {
     };
     let port = lab.tcp_echoes(&[2, 3]).await;
     let ip = |h: u8| lab.endpoint_ip(h).to_string();
-    lab.create_service("web", 10, json!([{"port": 80}]), json!({}))
-        .await;
     // .9 is "ready" but nothing listens there.
     let ready = |h: u8| (ip(h), true, true, false);
     let endpoints = [ready(2), ready(9), ready(3)];
@@ -592,10 +603,7 @@ async fn a_refused_dial_is_tried_again_on_the_next_endpoint() {
         .iter()
         .map(|(a, b, c, d)| (a.as_str(), *b, *c, *d))
         .collect();
-    lab.put_slice(slice_of("web-1", "web", ("", port, "TCP"), &endpoints))
-        .await;
-    let cluster = SocketAddrV4::new(lab.cluster_ip(10), 80);
-    lab.listening(cluster, Protocol::Tcp).await;
+    let cluster = lab.web(port, &endpoints).await;
     let seen = spread(cluster, 12).await;
     assert_eq!(
         seen.values().sum::<usize>(),
@@ -783,17 +791,7 @@ async fn endpoint_changes_leave_established_connections_alone() {
         lab.endpoint_ip(2).to_string(),
         lab.endpoint_ip(3).to_string(),
     );
-    lab.create_service("web", 10, json!([{"port": 80}]), json!({}))
-        .await;
-    lab.put_slice(slice_of(
-        "web-1",
-        "web",
-        ("", port, "TCP"),
-        &[(&a, true, true, false)],
-    ))
-    .await;
-    let cluster = SocketAddrV4::new(lab.cluster_ip(10), 80);
-    lab.listening(cluster, Protocol::Tcp).await;
+    let cluster = lab.web(port, &[(&a, true, true, false)]).await;
     let mut old = converse(cluster).await;
     assert_eq!(old.endpoint, format!("{a}:{port}"));
     // a goes away, b comes: new connections go to b, the old one goes on.
@@ -906,17 +904,7 @@ async fn an_interface_removed_under_the_proxy_is_put_back() {
     };
     let port = lab.tcp_echoes(&[2]).await;
     let ip = lab.endpoint_ip(2).to_string();
-    lab.create_service("web", 10, json!([{"port": 80}]), json!({}))
-        .await;
-    lab.put_slice(slice_of(
-        "web-1",
-        "web",
-        ("", port, "TCP"),
-        &[(&ip, true, true, false)],
-    ))
-    .await;
-    let cluster = SocketAddrV4::new(lab.cluster_ip(10), 80);
-    lab.listening(cluster, Protocol::Tcp).await;
+    let cluster = lab.web(port, &[(&ip, true, true, false)]).await;
     let interface = lab.proxy().interface().to_string();
     let status = std::process::Command::new("ip")
         .args(["link", "del", &interface])
@@ -944,17 +932,7 @@ async fn a_restarted_proxy_takes_over_while_the_old_one_drains_its_connections()
     };
     let port = lab.tcp_echoes(&[2]).await;
     let a = lab.endpoint_ip(2).to_string();
-    lab.create_service("web", 10, json!([{"port": 80}]), json!({}))
-        .await;
-    lab.put_slice(slice_of(
-        "web-1",
-        "web",
-        ("", port, "TCP"),
-        &[(&a, true, true, false)],
-    ))
-    .await;
-    let cluster = SocketAddrV4::new(lab.cluster_ip(10), 80);
-    lab.listening(cluster, Protocol::Tcp).await;
+    let cluster = lab.web(port, &[(&a, true, true, false)]).await;
     let mut old = converse(cluster).await;
 
     // The old proxy drains; once its listeners are closed a new one of

@@ -134,7 +134,6 @@ fn option(word: &str) -> (String, Option<String>) {
 
 /// The resolv.conf of `pod`'s containers, or `None` for the node's own
 /// (`host` is its text, read when `dnsConfig` must be added to it).
-// HOLE CANDIDATE
 pub fn resolv_conf(pod: &Pod, cluster: &ClusterDns, host: &str) -> Option<String> {
     let spec = &pod.spec;
     let policy = spec.dns_policy.as_deref().unwrap_or("ClusterFirst");

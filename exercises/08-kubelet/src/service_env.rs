@@ -52,7 +52,6 @@ fn variable_name(name: &str) -> String {
 /// forms `{SVC}_PORT` (the first port) and, for each port,
 /// `{SVC}_PORT_{PORT}_{PROTO}` with its `_PROTO`, `_PORT` and `_ADDR`.
 /// Services without a ClusterIP or without ports are skipped.
-// HOLE CANDIDATE
 pub fn service_env(services: &[Arc<Service>]) -> Vec<(String, String)> {
     let mut env = Vec::new();
     for service in services {

@@ -40,7 +40,6 @@ pub fn is_ready(pod: &Pod) -> bool {
         .any(|condition| condition.condition_type == "Ready" && condition.status == "True")
 }
 
-// HOLE CANDIDATE
 /// Whether the pod is an endpoint at all: it has an address and has not
 /// finished. A terminating pod still is one in an EndpointSlice (marked
 /// terminating, so that a proxy drains it); the legacy Endpoints leave it
@@ -53,20 +52,15 @@ pub fn is_endpoint(pod: &Pod, include_terminating: bool) -> bool {
 }
 
 // ANCHOR: conditions
-// HOLE CANDIDATE
 /// The endpoint's conditions (Kubernetes' rules): serving when the pod is
 /// Ready, terminating when it is being deleted, ready when serving and
 /// not terminating, or always when the Service publishes not-ready
 /// addresses. All three are always written: a missing `ready` would read
 /// as ready.
 pub fn conditions(pod: &Pod, publish_not_ready: bool) -> EndpointConditions {
-    let serving = is_ready(pod);
-    let terminating = pod.metadata.deletion_timestamp.is_some();
-    EndpointConditions {
-        ready: Some(publish_not_ready || (serving && !terminating)),
-        serving: Some(serving),
-        terminating: Some(terminating),
-    }
+    todo!(
+        "exercise 1: the endpoint conditions of `pod`: serving (Ready), terminating (being deleted), ready (serving and not terminating, or always when the Service publishes not-ready addresses), all three set"
+    )
 }
 // ANCHOR_END: conditions
 
@@ -76,27 +70,15 @@ fn protocol(protocol: &Option<String>) -> &str {
 }
 
 // ANCHOR: resolve_target_port
-// HOLE CANDIDATE
 /// The port on `pod` that `port` (a Service port) sends to: a numeric
 /// `targetPort` as it is (none or 0: the Service port itself, as the
 /// API defaults it); a named one is the `containerPort` of the pod's
 /// container port with that name and the Service port's protocol, `None`
 /// when no container of the pod declares it.
 pub fn resolve_target_port(pod: &Pod, port: &ServicePort) -> Option<i32> {
-    match &port.target_port {
-        None | Some(IntOrString::Int(0)) => Some(port.port),
-        Some(IntOrString::Int(number)) => Some(*number),
-        Some(IntOrString::String(name)) => pod
-            .spec
-            .containers
-            .iter()
-            .flat_map(|container| &container.ports)
-            .find(|declared| {
-                declared.name.as_deref() == Some(name.as_str())
-                    && protocol(&declared.protocol) == protocol(&port.protocol)
-            })
-            .map(|declared| declared.container_port),
-    }
+    todo!(
+        "exercise 2: the port on `pod` that the Service port sends to: a number as given (none or 0: the Service port), a name looked up among the pod's container ports with the same protocol; None when no container declares it"
+    )
 }
 // ANCHOR_END: resolve_target_port
 
@@ -178,7 +160,6 @@ impl std::fmt::Display for UnresolvedPort {
     }
 }
 
-// HOLE CANDIDATE
 /// The Service ports whose named targetPort no pod of `pods` (those the
 /// Service selects) declares: a mistake in the Service or in the pods'
 /// template that leaves the port without endpoints. Nothing when no pod

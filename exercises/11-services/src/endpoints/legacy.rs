@@ -73,7 +73,6 @@ fn subset_ports(service: &Service, pod: &Pod) -> Vec<EndpointPort> {
 type PortKey = Vec<(Option<String>, i32, Option<String>)>;
 
 // ANCHOR: desired_subsets
-// HOLE CANDIDATE
 /// The subsets of `service`'s Endpoints given `pods` (those its selector
 /// matches): pods with an address that have not finished and are not
 /// terminating (both allowed with `publishNotReadyAddresses`), Ready ones

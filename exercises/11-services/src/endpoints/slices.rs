@@ -164,32 +164,14 @@ fn port_key(ports: &[EndpointSlicePort]) -> PortKey {
 }
 
 // ANCHOR: group_endpoints
-// HOLE CANDIDATE
 /// The endpoints of `service` among `pods` (those its selector matches),
 /// grouped by the ports each pod serves: every pod with an address that
 /// has not finished, terminating ones included (marked so). Groups come
 /// in the order of their ports, endpoints in [`endpoint_order`].
 pub fn group_endpoints(service: &Service, pods: &[&Pod]) -> Vec<EndpointGroup> {
-    let mut groups: BTreeMap<PortKey, EndpointGroup> = BTreeMap::new();
-    for pod in pods.iter().filter(|pod| is_endpoint(pod, true)) {
-        let Some(endpoint) = pod_endpoint(service, pod) else {
-            continue;
-        };
-        let ports = endpoint_ports(service, pod);
-        groups
-            .entry(port_key(&ports))
-            .or_insert_with(|| EndpointGroup {
-                ports,
-                endpoints: Vec::new(),
-            })
-            .endpoints
-            .push(endpoint);
-    }
-    let mut groups: Vec<EndpointGroup> = groups.into_values().collect();
-    for group in &mut groups {
-        group.endpoints.sort_by(endpoint_order);
-    }
-    groups
+    todo!(
+        "exercise 4: the endpoints of `service` among `pods`, grouped by the ports each pod serves (terminating pods included), groups in the order of their port keys, endpoints sorted by `endpoint_order`"
+    )
 }
 // ANCHOR_END: group_endpoints
 
@@ -217,7 +199,6 @@ impl Kept<'_> {
 }
 
 // ANCHOR: plan_group
-// HOLE CANDIDATE
 /// One group's part of the plan, given `slices` (ours that serve the
 /// group's ports, by name): each keeps the endpoints of the group it has
 /// (at their new state, at most `max`); the group's other endpoints fill

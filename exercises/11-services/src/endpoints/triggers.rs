@@ -25,24 +25,13 @@ pub fn selects(service: &Service, labels: &objects::meta::StringMap) -> bool {
 }
 
 // ANCHOR: services_selecting
-// HOLE CANDIDATE
 /// The Services of `pods`' namespace that select any of `pods` (a pod
 /// before and after a change): those it joins, those it leaves, those
 /// whose endpoint it is. Sorted, each once.
 pub fn services_selecting(pods: &[&Pod], services: &[&Service]) -> Vec<ObjectKey> {
-    let mut keys: Vec<ObjectKey> = services
-        .iter()
-        .filter(|service| {
-            pods.iter().any(|pod| {
-                pod.metadata.namespace() == service.metadata.namespace()
-                    && selects(service, &pod.metadata.labels)
-            })
-        })
-        .map(|service| ObjectKey::of(*service))
-        .collect();
-    keys.sort();
-    keys.dedup();
-    keys
+    todo!(
+        "exercise 3: the keys of the Services that select any of `pods` (a pod before and after a change), in the same namespace, sorted, each once"
+    )
 }
 // ANCHOR_END: services_selecting
 

@@ -111,7 +111,6 @@ impl Reply {
 
 /// The reply to the question (`qname`, as asked, of type `qtype`) whose
 /// name means `parsed`, from the objects in `catalog`.
-// HOLE CANDIDATE
 pub fn answer(
     qname: &Name,
     qtype: RecordType,

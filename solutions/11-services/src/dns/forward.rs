@@ -15,7 +15,6 @@ const MAX_UDP_REPLY: usize = 4096;
 
 /// The first `nameserver` of a resolv.conf's text, the one the C library
 /// asks first. Comments (`#`, `;`) and other options are skipped.
-// HOLE CANDIDATE
 pub fn first_nameserver(resolv_conf: &str) -> Option<IpAddr> {
     resolv_conf.lines().find_map(|line| {
         let line = line.split(['#', ';']).next().unwrap_or("");

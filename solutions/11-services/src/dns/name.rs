@@ -50,8 +50,11 @@ pub enum ClusterName {
 
 /// Reads `name` (a query name, with or without the root's final dot) under
 /// the cluster `domain` (`cluster.local`), ignoring case.
-// HOLE CANDIDATE
 pub fn parse(name: &str, domain: &str) -> ClusterName {
+    // exercise 7: what the query `name` asks for under the cluster `domain`, ignoring case and a final dot: Outside, the Apex, a namespace, a Service, a Service's named port (`_port._proto`), an endpoint, a pod by its dashed address, or Unknown
+    // hint: Lower-case both, strip the root's final dot, and take the domain off the end: it must be the whole name (the Apex) or follow a dot (`xcluster.local` is Outside).
+    // hint: Read the labels left of the domain from the right (`rsplit('.')`): `svc`, then the namespace, then the service, then an endpoint name or `_proto` and `_port`; `pod`, namespace, `a-b-c-d` (the given `dashed_ipv4`). Empty labels and other shapes are Unknown; `svc` or `pod` alone are Interior.
+    // hint: match labels.as_slice() { ["svc"] | ["pod"] | ["pod", _] => Interior, ["svc", ns] => Namespace, ["svc", ns, svc] => Service, ["svc", ns, svc, ep] if !ep.starts_with('_') => Endpoint, ["svc", ns, svc, proto, port] => Port when both start with `_` and are not empty after it, ["pod", ns, address] => Pod via dashed_ipv4, _ => Unknown }
     let name = name.trim_end_matches('.').to_ascii_lowercase();
     let domain = domain.trim_end_matches('.').to_ascii_lowercase();
     let rest = if name == domain {

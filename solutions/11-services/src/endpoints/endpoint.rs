@@ -39,7 +39,6 @@ pub fn is_ready(pod: &Pod) -> bool {
         .any(|condition| condition.condition_type == "Ready" && condition.status == "True")
 }
 
-// HOLE CANDIDATE
 /// Whether the pod is an endpoint at all: it has an address and has not
 /// finished. A terminating pod still is one in an EndpointSlice (marked
 /// terminating, so that a proxy drains it); the legacy Endpoints leave it
@@ -52,13 +51,16 @@ pub fn is_endpoint(pod: &Pod, include_terminating: bool) -> bool {
 }
 
 // ANCHOR: conditions
-// HOLE CANDIDATE
 /// The endpoint's conditions (Kubernetes' rules): serving when the pod is
 /// Ready, terminating when it is being deleted, ready when serving and
 /// not terminating, or always when the Service publishes not-ready
 /// addresses. All three are always written: a missing `ready` would read
 /// as ready.
 pub fn conditions(pod: &Pod, publish_not_ready: bool) -> EndpointConditions {
+    // exercise 1: the endpoint conditions of `pod`: serving (Ready), terminating (being deleted), ready (serving and not terminating, or always when the Service publishes not-ready addresses), all three set
+    // hint: Two facts about the pod decide everything: its Ready condition (the given `is_ready`) and whether it has a deletionTimestamp.
+    // hint: `ready` is what a proxy reads to send new connections: it must be false for a terminating pod even while it still passes its probe; `serving` is the probe alone. Write all three as `Some(..)`: a missing `ready` reads as ready.
+    // hint: let serving = is_ready(pod); let terminating = pod.metadata.deletion_timestamp.is_some(); EndpointConditions { ready: Some(publish_not_ready || (serving && !terminating)), serving: Some(serving), terminating: Some(terminating) }
     let serving = is_ready(pod);
     let terminating = pod.metadata.deletion_timestamp.is_some();
     EndpointConditions {
@@ -75,13 +77,16 @@ fn protocol(protocol: &Option<String>) -> &str {
 }
 
 // ANCHOR: resolve_target_port
-// HOLE CANDIDATE
 /// The port on `pod` that `port` (a Service port) sends to: a numeric
 /// `targetPort` as it is (none or 0: the Service port itself, as the
 /// API defaults it); a named one is the `containerPort` of the pod's
 /// container port with that name and the Service port's protocol, `None`
 /// when no container of the pod declares it.
 pub fn resolve_target_port(pod: &Pod, port: &ServicePort) -> Option<i32> {
+    // exercise 2: the port on `pod` that the Service port sends to: a number as given (none or 0: the Service port), a name looked up among the pod's container ports with the same protocol; None when no container declares it
+    // hint: `port.target_port` is an `Option<IntOrString>`: match on it. A name is resolved per pod, so two versions of a Deployment may serve one Service on different numbers.
+    // hint: For a name, walk every container's `ports` and find the one whose `name` matches and whose protocol (TCP when unset: the given `protocol` helper) equals the Service port's; answer its `container_port`.
+    // hint: match &port.target_port { None | Some(IntOrString::Int(0)) => Some(port.port), Some(IntOrString::Int(n)) => Some(*n), Some(IntOrString::String(name)) => pod.spec.containers.iter().flat_map(|c| &c.ports).find(|d| d.name.as_deref() == Some(name.as_str()) && protocol(&d.protocol) == protocol(&port.protocol)).map(|d| d.container_port) }
     match &port.target_port {
         None | Some(IntOrString::Int(0)) => Some(port.port),
         Some(IntOrString::Int(number)) => Some(*number),
@@ -177,7 +182,6 @@ impl std::fmt::Display for UnresolvedPort {
     }
 }
 
-// HOLE CANDIDATE
 /// The Service ports whose named targetPort no pod of `pods` (those the
 /// Service selects) declares: a mistake in the Service or in the pods'
 /// template that leaves the port without endpoints. Nothing when no pod

@@ -163,12 +163,15 @@ fn port_key(ports: &[EndpointSlicePort]) -> PortKey {
 }
 
 // ANCHOR: group_endpoints
-// HOLE CANDIDATE
 /// The endpoints of `service` among `pods` (those its selector matches),
 /// grouped by the ports each pod serves: every pod with an address that
 /// has not finished, terminating ones included (marked so). Groups come
 /// in the order of their ports, endpoints in [`endpoint_order`].
 pub fn group_endpoints(service: &Service, pods: &[&Pod]) -> Vec<EndpointGroup> {
+    // exercise 4: the endpoints of `service` among `pods`, grouped by the ports each pod serves (terminating pods included), groups in the order of their port keys, endpoints sorted by `endpoint_order`
+    // hint: One slice holds endpoints that serve the same ports: pods whose named targetPort resolves to different numbers need different slices. So group by the pod's port set.
+    // hint: For each pod with `is_endpoint(pod, true)`: build its endpoint with `pod_endpoint` (skip None) and its ports with `endpoint_ports`; file it in a BTreeMap keyed by `port_key(&ports)`. Then sort each group's endpoints.
+    // hint: let mut groups = BTreeMap::new(); for pod in pods.iter().filter(|p| is_endpoint(p, true)) { let Some(endpoint) = pod_endpoint(service, pod) else { continue }; let ports = endpoint_ports(service, pod); groups.entry(port_key(&ports)).or_insert_with(|| EndpointGroup { ports, endpoints: Vec::new() }).endpoints.push(endpoint); } collect the values, sort each `endpoints` with `sort_by(endpoint_order)`.
     let mut groups: BTreeMap<PortKey, EndpointGroup> = BTreeMap::new();
     for pod in pods.iter().filter(|pod| is_endpoint(pod, true)) {
         let Some(endpoint) = pod_endpoint(service, pod) else {
@@ -216,7 +219,6 @@ impl Kept<'_> {
 }
 
 // ANCHOR: plan_group
-// HOLE CANDIDATE
 /// One group's part of the plan, given `slices` (ours that serve the
 /// group's ports, by name): each keeps the endpoints of the group it has
 /// (at their new state, at most `max`); the group's other endpoints fill

@@ -24,11 +24,14 @@ pub fn selects(service: &Service, labels: &objects::meta::StringMap) -> bool {
 }
 
 // ANCHOR: services_selecting
-// HOLE CANDIDATE
 /// The Services of `pods`' namespace that select any of `pods` (a pod
 /// before and after a change): those it joins, those it leaves, those
 /// whose endpoint it is. Sorted, each once.
 pub fn services_selecting(pods: &[&Pod], services: &[&Service]) -> Vec<ObjectKey> {
+    // exercise 3: the keys of the Services that select any of `pods` (a pod before and after a change), in the same namespace, sorted, each once
+    // hint: A relabelled pod leaves one Service and joins another: both must be reconciled, which is why the pod comes before and after its change.
+    // hint: Keep a Service when some pod is in its namespace and the given `selects(service, labels)` holds; then `ObjectKey::of(service)`, sort and dedup.
+    // hint: let mut keys: Vec<ObjectKey> = services.iter().filter(|s| pods.iter().any(|p| p.metadata.namespace() == s.metadata.namespace() && selects(s, &p.metadata.labels))).map(|s| ObjectKey::of(*s)).collect(); keys.sort(); keys.dedup(); keys
     let mut keys: Vec<ObjectKey> = services
         .iter()
         .filter(|service| {

@@ -76,7 +76,6 @@ impl Balancer {
         !self.ready.is_empty()
     }
 
-    // HOLE CANDIDATE
     /// The endpoint for a new connection from `client`, leaving out those
     /// in `failed` (dials that did not go through, for this connection).
     /// Under affinity a client whose endpoint is still ready, not failed
@@ -89,6 +88,10 @@ impl Balancer {
         now: Instant,
         failed: &[SocketAddrV4],
     ) -> Option<SocketAddrV4> {
+        // exercise 5: the endpoint for a new connection from `client`, none of `failed`: under affinity the client's endpoint while it is ready, not failed and not expired; otherwise the next ready endpoint in turn (remembered for the client under affinity); None when none is left
+        // hint: Round robin is an index (`self.next`) into `self.ready` that moves past each endpoint handed out. Affinity is a map `self.sticky` from client address to its endpoint and when it was last used.
+        // hint: First the sticky case (refresh `last_used` and return it). Then look at most `ready.len()` places from `self.next` for one not in `failed`; move `next` past it; under affinity remember it for the client. Sweep expired sticky entries once the map reaches SWEEP_AT.
+        // hint: if let Some(timeout) = self.affinity { sweep when self.sticky.len() >= SWEEP_AT; if let Some(s) = self.sticky.get_mut(&client) && now.saturating_duration_since(s.last_used) < timeout && self.ready.contains(&s.endpoint) && !failed.contains(&s.endpoint) { s.last_used = now; return Some(s.endpoint) } } let count = self.ready.len(); let offset = (0..count).find(|o| !failed.contains(&self.ready[(self.next + o) % count]))?; let index = (self.next + offset) % count; self.next = (index + 1) % count; insert Sticky { endpoint, last_used: now } under affinity; Some(endpoint)
         if let Some(timeout) = self.affinity {
             if self.sticky.len() >= SWEEP_AT {
                 self.sticky

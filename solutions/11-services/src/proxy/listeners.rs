@@ -37,7 +37,6 @@ impl std::fmt::Display for ListenKey {
     }
 }
 
-// HOLE CANDIDATE
 /// The sockets `table` asks for, with the Service port each serves:
 /// ClusterIP:port, and NodePort on each of `node_addresses`, for every
 /// Service port that has a ready endpoint. When two Service ports ask for
@@ -47,6 +46,10 @@ pub fn desired(
     table: &ServiceTable,
     node_addresses: &[Ipv4Addr],
 ) -> BTreeMap<ListenKey, ServicePortName> {
+    // exercise 6: the sockets the table asks for, each with the Service port it serves: ClusterIP:port and the NodePort on each node address, for Service ports with a ready endpoint only; the first in table order keeps a socket two ports ask for
+    // hint: A port without a ready endpoint gets no listener at all: the kernel then refuses a connection at once (the ClusterIP stays on the interface), which is better than accepting and closing it.
+    // hint: For each `(name, info)` in `table.ports` with `info.ready().next().is_some()`: the ClusterIP socket (if `info.cluster_ip`) and one per node address (if `info.node_port`), each a `ListenKey { address, protocol: name.protocol }`, inserted with `entry(..).or_insert_with(..)` so the first keeps it.
+    // hint: let mut wanted = BTreeMap::new(); for (name, info) in &table.ports { if info.ready().next().is_none() { continue } let cluster = info.cluster_ip.map(|ip| SocketAddrV4::new(ip, info.port)); let nodes = info.node_port.into_iter().flat_map(|port| node_addresses.iter().map(move |ip| SocketAddrV4::new(*ip, port))); for address in cluster.into_iter().chain(nodes) { wanted.entry(ListenKey { address, protocol: name.protocol }).or_insert_with(|| name.clone()); } } wanted
     let mut wanted = BTreeMap::new();
     for (name, info) in &table.ports {
         if info.ready().next().is_none() {

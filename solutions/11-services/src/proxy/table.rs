@@ -153,7 +153,6 @@ impl fmt::Display for ServiceTable {
     }
 }
 
-// HOLE CANDIDATE
 /// The table for `services` and the `slices` that point at them (label
 /// `kubernetes.io/service-name`, same namespace). A slice port serves the
 /// Service port of the same name and protocol; an endpoint counts once

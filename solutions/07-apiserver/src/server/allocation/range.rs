@@ -175,7 +175,6 @@ impl FromStr for PortRange {
 #[error("{0}")]
 pub struct RangeError(String);
 
-// HOLE CANDIDATE
 /// How many of the lowest members of a range of `size` are kept for
 /// explicit requests: `size / step`, but never less than 16 nor more than
 /// `max`, and none in a range of 16 or fewer (Kubernetes'
@@ -253,7 +252,6 @@ impl Pool {
     }
 }
 
-// HOLE CANDIDATE
 /// The free member to hand out of `0..size`, whose first `band` are kept
 /// for explicit requests: the first free one at or after a random start in
 /// the upper band (wrapping around inside it), else likewise in the lower
