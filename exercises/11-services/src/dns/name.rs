@@ -49,6 +49,7 @@ pub enum ClusterName {
     Unknown,
 }
 
+// ANCHOR: parse
 /// Reads `name` (a query name, with or without the root's final dot) under
 /// the cluster `domain` (`cluster.local`), ignoring case.
 pub fn parse(name: &str, domain: &str) -> ClusterName {
@@ -56,6 +57,7 @@ pub fn parse(name: &str, domain: &str) -> ClusterName {
         "exercise 7: what the query `name` asks for under the cluster `domain`, ignoring case and a final dot: Outside, the Apex, a namespace, a Service, a Service's named port (`_port._proto`), an endpoint, a pod by its dashed address, or Unknown"
     )
 }
+// ANCHOR_END: parse
 
 /// `10-244-0-5` as 10.244.0.5: four decimal parts, no more, no less.
 fn dashed_ipv4(label: &str) -> Option<Ipv4Addr> {

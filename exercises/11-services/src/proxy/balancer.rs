@@ -77,6 +77,7 @@ impl Balancer {
         !self.ready.is_empty()
     }
 
+    // ANCHOR: pick
     /// The endpoint for a new connection from `client`, leaving out those
     /// in `failed` (dials that did not go through, for this connection).
     /// Under affinity a client whose endpoint is still ready, not failed
@@ -93,4 +94,5 @@ impl Balancer {
             "exercise 5: the endpoint for a new connection from `client`, none of `failed`: under affinity the client's endpoint while it is ready, not failed and not expired; otherwise the next ready endpoint in turn (remembered for the client under affinity); None when none is left"
         )
     }
+    // ANCHOR_END: pick
 }

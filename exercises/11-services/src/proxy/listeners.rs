@@ -38,6 +38,7 @@ impl std::fmt::Display for ListenKey {
     }
 }
 
+// ANCHOR: desired
 /// The sockets `table` asks for, with the Service port each serves:
 /// ClusterIP:port, and NodePort on each of `node_addresses`, for every
 /// Service port that has a ready endpoint. When two Service ports ask for
@@ -51,6 +52,7 @@ pub fn desired(
         "exercise 6: the sockets the table asks for, each with the Service port it serves: ClusterIP:port and the NodePort on each node address, for Service ports with a ready endpoint only; the first in table order keeps a socket two ports ask for"
     )
 }
+// ANCHOR_END: desired
 
 /// A socket being served; its task (and so the socket) ends when dropped.
 struct Open {

@@ -48,6 +48,7 @@ pub enum ClusterName {
     Unknown,
 }
 
+// ANCHOR: parse
 /// Reads `name` (a query name, with or without the root's final dot) under
 /// the cluster `domain` (`cluster.local`), ignoring case.
 pub fn parse(name: &str, domain: &str) -> ClusterName {
@@ -114,6 +115,7 @@ pub fn parse(name: &str, domain: &str) -> ClusterName {
         _ => ClusterName::Unknown,
     }
 }
+// ANCHOR_END: parse
 
 /// `10-244-0-5` as 10.244.0.5: four decimal parts, no more, no less.
 fn dashed_ipv4(label: &str) -> Option<Ipv4Addr> {

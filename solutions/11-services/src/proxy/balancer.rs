@@ -76,6 +76,7 @@ impl Balancer {
         !self.ready.is_empty()
     }
 
+    // ANCHOR: pick
     /// The endpoint for a new connection from `client`, leaving out those
     /// in `failed` (dials that did not go through, for this connection).
     /// Under affinity a client whose endpoint is still ready, not failed
@@ -125,4 +126,5 @@ impl Balancer {
         }
         Some(endpoint)
     }
+    // ANCHOR_END: pick
 }

@@ -37,6 +37,7 @@ impl std::fmt::Display for ListenKey {
     }
 }
 
+// ANCHOR: desired
 /// The sockets `table` asks for, with the Service port each serves:
 /// ClusterIP:port, and NodePort on each of `node_addresses`, for every
 /// Service port that has a ready endpoint. When two Service ports ask for
@@ -70,6 +71,7 @@ pub fn desired(
     }
     wanted
 }
+// ANCHOR_END: desired
 
 /// A socket being served; its task (and so the socket) ends when dropped.
 struct Open {
