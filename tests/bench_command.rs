@@ -242,3 +242,160 @@ fn bench_controllers_prints_every_row_and_leaves_nothing_behind() {
         "progress on stderr: {stderr}"
     );
 }
+
+/// `k8s-mini bench proxy` end to end, tiny: every row of its three tables
+/// is printed, the ratios, the added latencies and the goals' verdicts
+/// agree with the rows they come from, and the proxy's interface and
+/// ClusterIP are gone afterwards. No time is asserted.
+#[test]
+fn bench_proxy_measures_both_ways_and_removes_its_interface() {
+    assert!(
+        testkit::is_root(),
+        "\n\n*** `k8s-mini bench proxy` makes a network interface: this test needs root ***\n\n"
+    );
+    let output = Command::new(BINARY)
+        .args(["bench", "proxy", "--rounds", "1", "--seconds", "0.2"])
+        .args(["--count", "3", "--bulk-mib", "8"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("k8s-mini starts");
+    let pid = output.id();
+    let output = output.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let check = testkit::LeakCheck::new(&format!("bench-proxy-{pid}"));
+    let left = check.leaks();
+    check.remove_interfaces();
+    assert!(
+        output.status.success(),
+        "exit status {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        output.status
+    );
+    assert!(left.is_empty(), "the benchmark left things behind:\n{left}");
+    // Its ClusterIP (10.96.250.0/24, the host from the pid) went with the
+    // interface: no local route to it is left.
+    let cluster_ip = format!("10.96.250.{}", 10 + pid % 240);
+    let trie = std::fs::read_to_string("/proc/net/fib_trie").unwrap();
+    let lines: Vec<&str> = trie.lines().collect();
+    assert!(
+        !lines.windows(2).any(|pair| {
+            pair[0].trim_start_matches([' ', '|', '+', '-']) == cluster_ip
+                && pair[1].contains("host LOCAL")
+        }),
+        "{cluster_ip} is still a local address"
+    );
+    assert!(
+        stderr.contains("round 1/1: 1 connection... 3 connections... 8 MiB... done"),
+        "progress on stderr: {stderr}"
+    );
+    assert!(
+        stdout.starts_with("REQUESTS (GET, 3-BYTE ANSWER), 1 x 0.2 S"),
+        "{stdout}"
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    // The figures of the row `offset` lines below the one that starts
+    // with `name`, without their units.
+    let row = |name: &str, offset: usize| -> Vec<f64> {
+        let at = lines
+            .iter()
+            .position(|line| line.starts_with(name))
+            .unwrap_or_else(|| panic!("no row {name:?} in:\n{stdout}"));
+        let line = lines[at + offset];
+        let text = if offset == 0 {
+            &line[name.len()..]
+        } else {
+            line
+        };
+        text.split_whitespace()
+            .filter_map(|word| {
+                word.trim_end_matches("µs")
+                    .trim_end_matches(['x', '%'])
+                    .parse()
+                    .ok()
+            })
+            .collect()
+    };
+    let close = |a: f64, b: f64, within: f64| (a - b).abs() <= within;
+    // The goal's row says "met" when `margin` (how far the printed figure
+    // is on the good side of the goal) is positive, unless the printed
+    // figure is too close to the goal to tell.
+    let verdict = |name: &str, margin: f64| {
+        let line = lines.iter().find(|line| line.starts_with(name)).unwrap();
+        if margin.abs() > 0.5 {
+            let expected = if margin > 0.0 { "met" } else { "missed" };
+            assert!(line.ends_with(expected), "{line}");
+        } else {
+            assert!(line.ends_with("met") || line.ends_with("missed"), "{line}");
+        }
+    };
+    for case in ["1 connection", "3 connections"] {
+        let direct = row(&format!("{case}, direct"), 0);
+        let proxy = row(&format!("{case}, through the proxy"), 0);
+        let ratios = row(&format!("{case}, through the proxy"), 1);
+        let added = row(&format!("{case}, through the proxy"), 2);
+        assert_eq!(
+            (direct.len(), ratios.len(), added.len()),
+            (4, 4, 3),
+            "{case}"
+        );
+        // Requests per second, then p50 <= p90 <= p99 in microseconds.
+        for figures in [&direct, &proxy] {
+            assert!(figures[0] > 0.0 && figures[1] > 0.0, "{case}: {figures:?}");
+            assert!(
+                figures[1] <= figures[2] && figures[2] <= figures[3],
+                "{figures:?}"
+            );
+        }
+        for i in 0..4 {
+            let expected = proxy[i] / direct[i];
+            assert!(
+                close(ratios[i], expected, 0.006 + expected * 0.01),
+                "{case}: ratio {} is not {} / {}",
+                ratios[i],
+                proxy[i],
+                direct[i]
+            );
+        }
+        for i in 0..3 {
+            assert!(
+                close(added[i], proxy[i + 1] - direct[i + 1], 0.21),
+                "{case}: added {} is not {} - {}",
+                added[i],
+                proxy[i + 1],
+                direct[i + 1]
+            );
+        }
+        // The goals' rows repeat the ratio and the p50 added, with their
+        // verdicts.
+        let name = format!("requests/s through the proxy, {case} ");
+        let goal = row(&name, 0);
+        assert!(
+            close(goal[1], ratios[0] * 100.0, 1.01),
+            "{goal:?} {ratios:?}"
+        );
+        verdict(&name, goal[1] - 70.0);
+        let name = format!("added at p50, {case} ");
+        let goal = row(&name, 0);
+        assert!(close(goal[1], added[0], 0.11), "{goal:?} {added:?}");
+        verdict(&name, 100.0 - goal[1]);
+    }
+    let direct = row("direct  ", 0);
+    let proxy = row("through the proxy  ", 0);
+    let ratio = row("through the proxy  ", 1);
+    assert_eq!((direct.len(), proxy.len(), ratio.len()), (3, 3, 1));
+    for figures in [&direct, &proxy] {
+        // Gbit/s and GiB/s of the same transfer.
+        let gib = figures[0] * 1e9 / 8.0 / f64::from(1 << 30);
+        assert!(close(figures[1], gib, 0.011), "{figures:?}");
+    }
+    let expected = proxy[0] / direct[0];
+    assert!(
+        close(ratio[0], expected, 0.006 + expected * 0.01),
+        "bulk ratio {ratio:?} is not {proxy:?} / {direct:?}"
+    );
+    let name = "bulk throughput through the proxy";
+    let goal = row(name, 0);
+    assert!(close(goal[1], ratio[0] * 100.0, 1.01), "{goal:?} {ratio:?}");
+    verdict(name, goal[1] - 90.0);
+}

@@ -164,3 +164,51 @@ fn the_node_adopts_its_pods_after_a_kill_or_a_stop_and_drains_on_exit() {
     leaks.assert_clean();
     drop(server);
 }
+
+/// Two agents started at the same moment, without `--pod-cidr`, pick two
+/// different free subnets: the choice is made under a machine-wide lock.
+#[test]
+fn agents_starting_together_take_different_pod_subnets() {
+    assert!(
+        testkit::is_root(),
+        "\n\n*** `k8s-mini node` makes bridges: this test needs root ***\n\n"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let server = ApiServer::start(&tmp.path().join("api"), &["--in-memory"]);
+    let kubeconfig = tmp.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, testkit::kubeconfig(&server.url)).unwrap();
+    let names = [0, 1].map(|n| format!("twin{n}-{}", std::process::id()));
+    let leaks = names
+        .clone()
+        .map(|name| node_leaks(&tmp.path().join(&name), &name));
+    let _cleanup = Cleanup(&[&leaks[0], &leaks[1]]);
+    let nodes: Vec<Node> = std::thread::scope(|scope| {
+        let started: Vec<_> = names
+            .iter()
+            .map(|name| {
+                let data = tmp.path().join(name);
+                let url = server.url.clone();
+                scope.spawn(move || Node::start(&data, &url, name, &["--drain-on-exit"]))
+            })
+            .collect();
+        started.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let cidrs: Vec<String> = names
+        .iter()
+        .map(|name| {
+            kubectl(
+                &kubeconfig,
+                &["get", "node", name, "-o", "jsonpath={.spec.podCIDR}"],
+                None,
+            )
+        })
+        .collect();
+    assert!(cidrs.iter().all(|cidr| cidr.starts_with("10.244.")), "{cidrs:?}");
+    assert_ne!(cidrs[0], cidrs[1], "each agent has a subnet of its own");
+    for node in nodes {
+        node.stop();
+    }
+    for leaks in &leaks {
+        leaks.assert_clean();
+    }
+}

@@ -28,11 +28,13 @@ pub struct BenchArgs {
     /// What to measure: containers against unshare and runc (chapter 04),
     /// bursts of pods against bursts of bare containers (chapter 05), the
     /// API server under load (chapter 07), pod start through the API
-    /// against the direct burst (chapter 08), the scheduler (chapter 09)
-    /// or the controllers (chapter 10)
+    /// against the direct burst (chapter 08), the scheduler (chapter 09),
+    /// the controllers (chapter 10) or the Service proxy against going
+    /// straight to the pod (chapter 11)
     #[arg(value_enum, default_value = "containers")]
     what: What,
-    /// Pods and pod-start only: how many bursts of --count
+    /// Pods and pod-start: how many bursts of --count; proxy: how many
+    /// rounds of every case, each way
     #[arg(long, default_value_t = 3)]
     rounds: usize,
     /// Api only: how many watchers an event fans out to
@@ -43,8 +45,9 @@ pub struct BenchArgs {
     #[arg(long)]
     parallel: Option<usize>,
     /// Containers: each contender starts this many; pods and pod-start:
-    /// the size of a burst; controllers: the scale-up [default: 50; 100
-    /// for pod-start and controllers]
+    /// the size of a burst; controllers: the scale-up; proxy: the
+    /// connections of the many-connection case [default: 50; 100 for
+    /// pod-start and controllers]
     #[arg(long)]
     count: Option<usize>,
     /// Controllers only: how many Deployments the controllers alone
@@ -60,6 +63,12 @@ pub struct BenchArgs {
     /// Scheduler only: how many pods to bind
     #[arg(long, default_value_t = 10000)]
     pods: usize,
+    /// Proxy only: how long each request case runs, per round and way
+    #[arg(long, default_value_t = 3.0)]
+    seconds: f64,
+    /// Proxy only: the size of the bulk transfer, in MiB
+    #[arg(long, default_value_t = 1024)]
+    bulk_mib: u64,
     /// Leave runc out (when it is not installed)
     #[arg(long)]
     no_runc: bool,
@@ -78,6 +87,10 @@ enum What {
     /// controllers (one node agent), each against a reference; --count is
     /// the scale-up [default: 100]
     Controllers,
+    /// Chapter 11's Service proxy against straight to the pod: small HTTP
+    /// requests over 1 and --count connections for --seconds, and one
+    /// bulk transfer of --bulk-mib, per round (needs root)
+    Proxy,
 }
 
 pub async fn run(args: BenchArgs, data_dir: &Path) -> anyhow::Result<i32> {
@@ -96,6 +109,9 @@ pub async fn run(args: BenchArgs, data_dir: &Path) -> anyhow::Result<i32> {
         What::Controllers => {
             return crate::bench_controllers::run(count, args.deployments, args.replicas, data_dir)
                 .await;
+        }
+        What::Proxy => {
+            return crate::bench_proxy::run(args.rounds, args.seconds, count, args.bulk_mib).await;
         }
         What::Containers => {}
     }

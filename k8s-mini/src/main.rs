@@ -9,6 +9,7 @@ mod bench_api;
 mod bench_controllers;
 mod bench_pod_start;
 mod bench_pods;
+mod bench_proxy;
 mod bench_scheduler;
 mod chapters;
 mod connect;

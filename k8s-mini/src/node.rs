@@ -107,6 +107,18 @@ pub(crate) fn free_subnet(from_top: bool) -> anyhow::Result<Subnet> {
     }
 }
 
+/// The machine-wide lock under which an agent picks its pod subnet and
+/// puts it on its bridge (`/run/k8s-mini/subnets.lock`).
+fn subnet_lock() -> anyhow::Result<Flock<std::fs::File>> {
+    let dir = Path::new("/run/k8s-mini");
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join("subnets.lock");
+    let file =
+        std::fs::File::create(&path).with_context(|| format!("cannot open {}", path.display()))?;
+    Flock::lock(file, FlockArg::LockExclusive)
+        .map_err(|(_, errno)| anyhow::anyhow!("cannot lock {}: {errno}", path.display()))
+}
+
 /// Gets the node's instance ready for this run, and holds it: the lock
 /// returned says that no other `k8s-mini node` of this name runs. The pods
 /// a previous run left (killed, or stopped without a drain) keep running
@@ -169,6 +181,10 @@ pub async fn run(args: NodeArgs, data_dir: &Path) -> anyhow::Result<i32> {
     let client = crate::connect::client(&args.server, args.token_file.as_deref())?;
     let instance = instance(&args.name);
     let _instance_lock = take_instance(&instance, data_dir)?;
+    // Two agents starting at once must not pick the same free subnet: the
+    // choice and the bridge that takes it happen under one machine-wide
+    // lock, released once the bridge has its address.
+    let choosing = subnet_lock()?;
     let pod_cidr = match args.pod_cidr.or_else(|| kept_subnet(&instance)) {
         Some(cidr) => cidr,
         None => free_subnet(false)?,
@@ -182,6 +198,7 @@ pub async fn run(args: NodeArgs, data_dir: &Path) -> anyhow::Result<i32> {
         netns: None,
     })
     .context("cannot make the node's pod network")?;
+    drop(choosing);
     let runtime = PodRuntime::new(RuntimeConfig {
         instance: instance.clone(),
         init_program: std::env::current_exe()?,

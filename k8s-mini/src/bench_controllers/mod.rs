@@ -337,10 +337,10 @@ impl Cluster {
 
 /// Two worker threads for one component, shut down without waiting when
 /// dropped (a runtime dropped in another's task would block it).
-pub(super) struct Threads(Option<tokio::runtime::Runtime>);
+pub(crate) struct Threads(Option<tokio::runtime::Runtime>);
 
 impl Threads {
-    fn new(name: &str) -> std::io::Result<Threads> {
+    pub(crate) fn new(name: &str) -> std::io::Result<Threads> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name(name)
@@ -349,7 +349,7 @@ impl Threads {
         Ok(Threads(Some(runtime)))
     }
 
-    fn spawn<F>(&self, future: F) -> tokio::task::JoinHandle<F::Output>
+    pub(crate) fn spawn<F>(&self, future: F) -> tokio::task::JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
