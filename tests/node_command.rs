@@ -203,7 +203,10 @@ fn agents_starting_together_take_different_pod_subnets() {
             )
         })
         .collect();
-    assert!(cidrs.iter().all(|cidr| cidr.starts_with("10.244.")), "{cidrs:?}");
+    assert!(
+        cidrs.iter().all(|cidr| cidr.starts_with("10.244.")),
+        "{cidrs:?}"
+    );
     assert_ne!(cidrs[0], cidrs[1], "each agent has a subnet of its own");
     for node in nodes {
         node.stop();
