@@ -37,6 +37,8 @@ fn model(kind: &str) -> &'static str {
         "Deployment" => "V1Deployment",
         "ReplicaSet" => "V1ReplicaSet",
         "EndpointSlice" => "V1EndpointSlice",
+        "ConfigMap" => "V1ConfigMap",
+        "Secret" => "V1Secret",
         other => panic!("no model for {other}"),
     }
 }
@@ -49,6 +51,7 @@ fn everything() -> Vec<(String, Value)> {
         "node.yaml",
         "list.yaml",
         "endpoint-slices.yaml",
+        "config.yaml",
     ] {
         for manifest in parse_manifests(file, &fixture(file)).unwrap() {
             let mut object = manifest.object;

@@ -269,6 +269,21 @@ impl Drop for Lab {
         if std::thread::panicking() {
             let _ = self.leaks.remove_interfaces();
             let _ = self.leaks.remove_cgroups();
+            unmount_under(self.tmp.path());
+        }
+    }
+}
+
+/// Unmounts what is mounted under `dir` (the tmpfs of Secret volumes of
+/// pods never drained), so that the temporary directory can go.
+fn unmount_under(dir: &std::path::Path) {
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+    for line in mounts.lines() {
+        let Some(target) = line.split(' ').nth(1) else {
+            continue;
+        };
+        if std::path::Path::new(target).starts_with(dir) {
+            let _ = nix::mount::umount2(target, nix::mount::MntFlags::MNT_DETACH);
         }
     }
 }

@@ -13,7 +13,8 @@
 
 use crate::resource::{IntoObject, Object, find_kind};
 use crate::{
-    Deployment, EndpointSlice, Endpoints, Event, Lease, Namespace, Node, Pod, ReplicaSet, Service,
+    ConfigMap, Deployment, EndpointSlice, Endpoints, Event, Lease, Namespace, Node, Pod,
+    ReplicaSet, Secret, Service,
 };
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -254,6 +255,8 @@ fn decode_kind(format: &impl Format, type_meta: &TypeMeta) -> Result<Decoded<Obj
         "ReplicaSet" => format.decode::<ReplicaSet>().map(wrap),
         "Lease" => format.decode::<Lease>().map(wrap),
         "EndpointSlice" => format.decode::<EndpointSlice>().map(wrap),
+        "ConfigMap" => format.decode::<ConfigMap>().map(wrap),
+        "Secret" => format.decode::<Secret>().map(wrap),
         other => Err(top_level_error(format!("{other} cannot be decoded"))),
     }
 }

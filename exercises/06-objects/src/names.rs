@@ -189,3 +189,32 @@ pub fn env_var_name(value: &str) -> Vec<String> {
         ]
     }
 }
+
+/// A ConfigMap's or Secret's key: it becomes a file name in a volume, so
+/// no slash, and not `.` or `..` or anything starting with `..` (the
+/// volume's own `..data` entries).
+pub fn config_key(value: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    if value.len() > SUBDOMAIN_MAX {
+        problems.push(too_long(SUBDOMAIN_MAX));
+    }
+    let valid = !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'));
+    if !valid {
+        problems.push(
+            "a valid config key must consist of alphanumeric characters, '-', '_' or '.' \
+             (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is \
+             '[-._a-zA-Z0-9]+')"
+                .to_string(),
+        );
+    }
+    match value {
+        "." => problems.push("must not be '.'".to_string()),
+        ".." => problems.push("must not be '..'".to_string()),
+        _ if value.starts_with("..") => problems.push("must not start with '..'".to_string()),
+        _ => {}
+    }
+    problems
+}

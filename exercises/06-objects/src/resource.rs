@@ -10,6 +10,7 @@
 //! knowing which (a manifest, a stored value).
 
 use crate::apps::{Deployment, ReplicaSet};
+use crate::config::{ConfigMap, Secret};
 use crate::defaults;
 use crate::discovery::EndpointSlice;
 use crate::event::Event;
@@ -329,6 +330,30 @@ pub const ENDPOINT_SLICE: ResourceInfo = ResourceInfo {
     field_labels: &[],
 };
 
+pub const CONFIG_MAP: ResourceInfo = ResourceInfo {
+    kind: "ConfigMap",
+    group: "",
+    version: "v1",
+    plural: "configmaps",
+    singular: "configmap",
+    namespaced: true,
+    short_names: &["cm"],
+    subresources: &[],
+    field_labels: &[],
+};
+
+pub const SECRET: ResourceInfo = ResourceInfo {
+    kind: "Secret",
+    group: "",
+    version: "v1",
+    plural: "secrets",
+    singular: "secret",
+    namespaced: true,
+    short_names: &[],
+    subresources: &[],
+    field_labels: &["type"],
+};
+
 /// Every kind served, core group first; a group's kinds side by side
 /// (discovery lists the groups in this order).
 pub const RESOURCES: &[ResourceInfo] = &[
@@ -338,6 +363,8 @@ pub const RESOURCES: &[ResourceInfo] = &[
     SERVICE,
     ENDPOINTS,
     EVENT,
+    CONFIG_MAP,
+    SECRET,
     DEPLOYMENT,
     REPLICA_SET,
     LEASE,
@@ -424,6 +451,15 @@ resource!(EndpointSlice, ENDPOINT_SLICE,
     validate: validation::validate_endpoint_slice,
     update: validation::validate_endpoint_slice_update);
 
+resource!(ConfigMap, CONFIG_MAP,
+    defaults: |_| {},
+    validate: validation::validate_config_map,
+    update: validation::validate_config_map_update);
+resource!(Secret, SECRET,
+    defaults: defaults::default_secret,
+    validate: validation::validate_secret,
+    update: validation::validate_secret_update);
+
 impl KindFields for Namespace {
     fn value(&self, field: &str) -> Option<String> {
         match field {
@@ -494,6 +530,21 @@ impl KindFields for Event {
     }
 }
 
+impl KindFields for ConfigMap {
+    fn value(&self, _field: &str) -> Option<String> {
+        None
+    }
+}
+
+impl KindFields for Secret {
+    fn value(&self, field: &str) -> Option<String> {
+        match field {
+            "type" => Some(self.type_name().to_string()),
+            _ => None,
+        }
+    }
+}
+
 impl KindFields for Lease {
     fn value(&self, _field: &str) -> Option<String> {
         None
@@ -534,6 +585,8 @@ pub enum Object {
     ReplicaSet(ReplicaSet),
     Lease(Lease),
     EndpointSlice(EndpointSlice),
+    ConfigMap(ConfigMap),
+    Secret(Secret),
 }
 
 /// Runs `$body` with `$object` bound to the typed object inside an [`Object`].
@@ -550,6 +603,8 @@ macro_rules! each_kind {
             Object::ReplicaSet($object) => $body,
             Object::Lease($object) => $body,
             Object::EndpointSlice($object) => $body,
+            Object::ConfigMap($object) => $body,
+            Object::Secret($object) => $body,
         }
     };
 }
@@ -627,5 +682,7 @@ into_object!(
     Deployment,
     ReplicaSet,
     Lease,
-    EndpointSlice
+    EndpointSlice,
+    ConfigMap,
+    Secret
 );

@@ -9,6 +9,7 @@
 //! finalizer). Defaulting never overwrites a value the user gave.
 
 use crate::apps::{Deployment, DeploymentStrategy, ReplicaSet, RollingUpdateDeployment};
+use crate::config::{ByteString, SECRET_TYPE_OPAQUE, Secret};
 use crate::discovery::EndpointSlice;
 use crate::intstr::IntOrString;
 use crate::namespace::Namespace;
@@ -110,7 +111,20 @@ pub fn default_pod_spec(spec: &mut PodSpec) {
             set(&mut field_ref.api_version, "v1");
         }
     }
+    // ConfigMap and Secret files are readable by all by default
+    // (`rw-r--r--`), as Kubernetes' `0644`.
+    for volume in &mut spec.volumes {
+        if let Some(source) = &mut volume.config_map {
+            set(&mut source.default_mode, DEFAULT_FILE_MODE);
+        }
+        if let Some(source) = &mut volume.secret {
+            set(&mut source.default_mode, DEFAULT_FILE_MODE);
+        }
+    }
 }
+
+/// The mode of a ConfigMap's or Secret's files in a volume: `0644`.
+pub const DEFAULT_FILE_MODE: i32 = 0o644;
 // ANCHOR_END: default_pod_spec
 
 pub fn default_pod(pod: &mut Pod) {
@@ -172,6 +186,17 @@ pub fn default_service(service: &mut Service) {
     }
     if service_type != "ExternalName" {
         set(&mut spec.internal_traffic_policy, "Cluster");
+    }
+}
+
+/// A Secret is `Opaque` unless it says otherwise, and its write-only
+/// `stringData` moves into `data`, winning over a key of the same name
+/// (Kubernetes does it while converting the request, before defaulting
+/// and validation), so that it is never stored nor returned.
+pub fn default_secret(secret: &mut Secret) {
+    set(&mut secret.secret_type, SECRET_TYPE_OPAQUE);
+    for (key, value) in std::mem::take(&mut secret.string_data) {
+        secret.data.insert(key, ByteString(value.into_bytes()));
     }
 }
 

@@ -10,7 +10,8 @@
 //!
 //! - [`meta`], [`time`], [`intstr`], [`quantity`]: the building blocks every
 //!   kind shares (`metadata`, timestamps, `25%` or `8080`, `128Mi`).
-//! - [`pod`], [`node`], [`namespace`], [`service`], [`event`] (`v1`) and
+//! - [`pod`], [`node`], [`namespace`], [`service`], [`event`], [`config`]
+//!   (ConfigMaps and Secrets) (`v1`) and
 //!   [`apps`] (`apps/v1`) and [`lease`]
 //!   (`coordination.k8s.io/v1`): the kinds.
 //! - [`manifest`]: YAML and JSON in, with precise errors and unknown fields.
@@ -22,6 +23,7 @@
 //!   patches.
 
 pub mod apps;
+pub mod config;
 pub mod defaults;
 pub mod discovery;
 pub mod event;
@@ -47,6 +49,7 @@ pub mod time;
 pub mod validation;
 
 pub use apps::{Deployment, ReplicaSet};
+pub use config::{ByteString, ConfigMap, Secret};
 pub use discovery::EndpointSlice;
 pub use event::Event;
 pub use field::{ErrorList, FieldError, Path};

@@ -198,6 +198,35 @@ pub fn env_var_name(value: &str) -> Vec<String> {
     }
 }
 
+/// A ConfigMap's or Secret's key: it becomes a file name in a volume, so
+/// no slash, and not `.` or `..` or anything starting with `..` (the
+/// volume's own `..data` entries).
+pub fn config_key(value: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    if value.len() > SUBDOMAIN_MAX {
+        problems.push(too_long(SUBDOMAIN_MAX));
+    }
+    let valid = !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'));
+    if !valid {
+        problems.push(
+            "a valid config key must consist of alphanumeric characters, '-', '_' or '.' \
+             (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is \
+             '[-._a-zA-Z0-9]+')"
+                .to_string(),
+        );
+    }
+    match value {
+        "." => problems.push("must not be '.'".to_string()),
+        ".." => problems.push("must not be '..'".to_string()),
+        _ if value.starts_with("..") => problems.push("must not start with '..'".to_string()),
+        _ => {}
+    }
+    problems
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,6 +258,20 @@ mod tests {
         assert!(!qualified_name("/name").is_empty());
         assert!(label_value("").is_empty());
         assert!(!label_value("-x").is_empty());
+    }
+
+    #[test]
+    fn config_keys_are_file_names() {
+        assert!(config_key("app.properties").is_empty());
+        assert!(config_key("KEY_name-1").is_empty());
+        assert_eq!(config_key("a/b").len(), 1);
+        assert_eq!(config_key(".."), vec!["must not be '..'".to_string()]);
+        assert_eq!(
+            config_key("..data"),
+            vec!["must not start with '..'".to_string()]
+        );
+        assert_eq!(config_key(&"k".repeat(254)).len(), 1);
+        assert_eq!(config_key("").len(), 1);
     }
 
     #[test]

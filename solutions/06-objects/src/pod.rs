@@ -132,9 +132,10 @@ pub struct Container {
     pub ports: Vec<ContainerPort>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub env: Vec<EnvVar>,
-    /// Whole ConfigMaps or Secrets as environment; kept, not resolved.
+    /// Whole ConfigMaps or Secrets as environment, resolved by the node
+    /// agent when it starts the container.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub env_from: Vec<Value>,
+    pub env_from: Vec<EnvFromSource>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<ResourceRequirements>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -187,8 +188,9 @@ pub struct EnvVar {
     pub value_from: Option<EnvVarSource>,
 }
 
-/// Where an environment variable's value comes from. Only `fieldRef` (the
-/// downward API: `metadata.name`, `status.podIP`...) is typed.
+/// Where an environment variable's value comes from: the downward API
+/// (`fieldRef`: `metadata.name`, `status.podIP`...) or a key of a
+/// ConfigMap or Secret of the pod's namespace.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EnvVarSource {
@@ -197,9 +199,46 @@ pub struct EnvVarSource {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_field_ref: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub config_map_key_ref: Option<Value>,
+    pub config_map_key_ref: Option<KeySelector>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret_key_ref: Option<Value>,
+    pub secret_key_ref: Option<KeySelector>,
+}
+
+/// One key of a ConfigMap or Secret (`configMapKeyRef`, `secretKeyRef`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeySelector {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub key: String,
+    /// When true, a missing object or key leaves the variable unset instead
+    /// of keeping the container from starting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optional: Option<bool>,
+}
+
+/// Every key of a ConfigMap or Secret as a variable (`envFrom`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvFromSource {
+    /// Put before each key to make the variable's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_map_ref: Option<ObjectRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_ref: Option<ObjectRef>,
+}
+
+/// A whole ConfigMap or Secret of the pod's namespace, by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectRef {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optional: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -230,7 +269,8 @@ pub struct VolumeMount {
     pub sub_path: Option<String>,
 }
 
-/// A volume; `emptyDir` and `hostPath` are typed, other sources kept opaque.
+/// A volume; `emptyDir`, `hostPath`, `configMap` and `secret` are typed,
+/// other sources kept opaque.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Volume {
@@ -240,9 +280,9 @@ pub struct Volume {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_path: Option<HostPathVolumeSource>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub config_map: Option<Value>,
+    pub config_map: Option<ConfigMapVolumeSource>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret: Option<Value>,
+    pub secret: Option<SecretVolumeSource>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub persistent_volume_claim: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -253,6 +293,88 @@ pub struct Volume {
         skip_serializing_if = "Option::is_none"
     )]
     pub downward_api: Option<Value>,
+}
+
+/// A ConfigMap's keys as files: all of them, or the `items` listed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigMapVolumeSource {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<KeyToPath>,
+    /// The files' mode (`0644` by default) unless an item says otherwise.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "file_mode"
+    )]
+    pub default_mode: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optional: Option<bool>,
+}
+
+/// A Secret's keys as files; the same as a ConfigMap's, named by
+/// `secretName`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretVolumeSource {
+    #[serde(default)]
+    pub secret_name: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<KeyToPath>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "file_mode"
+    )]
+    pub default_mode: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optional: Option<bool>,
+}
+
+/// One key as a file at a relative `path` of the volume.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyToPath {
+    pub key: String,
+    pub path: String,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "file_mode"
+    )]
+    pub mode: Option<i32>,
+}
+
+/// A file mode: a number, or the octal `0644` manifests write. kubectl
+/// reads YAML 1.1, where `0644` is octal (420); YAML 1.2, which
+/// `serde_yaml` reads, makes it a string: read it as kubectl would.
+fn file_mode<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<i32>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Mode {
+        Number(i32),
+        Text(String),
+    }
+    match Option::<Mode>::deserialize(deserializer)? {
+        None => Ok(None),
+        Some(Mode::Number(mode)) => Ok(Some(mode)),
+        Some(Mode::Text(text)) => {
+            let digits = text
+                .strip_prefix("0o")
+                .or_else(|| text.strip_prefix('0'))
+                .filter(|digits| !digits.is_empty());
+            digits
+                .and_then(|digits| i32::from_str_radix(digits, 8).ok())
+                .map(Some)
+                .ok_or_else(|| {
+                    serde::de::Error::custom(format!(
+                        "invalid file mode {text:?}: a number, or octal digits after a 0 (0644)"
+                    ))
+                })
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

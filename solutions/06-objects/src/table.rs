@@ -13,7 +13,8 @@ use crate::pod::{Pod, PodSpec};
 use crate::resource::{Object, ResourceInfo};
 use crate::time::Time;
 use crate::{
-    Deployment, EndpointSlice, Endpoints, Event, Lease, Namespace, Node, ReplicaSet, Service,
+    ConfigMap, Deployment, EndpointSlice, Endpoints, Event, Lease, Namespace, Node, ReplicaSet,
+    Secret, Service,
 };
 use serde_json::{Value, json};
 
@@ -175,6 +176,22 @@ pub fn columns(info: &ResourceInfo) -> Vec<TableColumnDefinition> {
             string("Selector", "The label selector.", 1),
         ],
         "Lease" => vec![name, string("Holder", "The holder of the lease.", 0), age],
+        // kubectl's printers call the counts strings; the cells are numbers.
+        "ConfigMap" => vec![
+            name,
+            string("Data", "The number of keys, in data and binaryData.", 0),
+            age,
+        ],
+        "Secret" => vec![
+            name,
+            string(
+                "Type",
+                "Used to facilitate programmatic handling of secret data.",
+                0,
+            ),
+            string("Data", "The number of keys.", 0),
+            age,
+        ],
         "EndpointSlice" => vec![
             name,
             string(
@@ -203,6 +220,8 @@ pub fn cells(object: &Object, now: Time) -> Vec<Value> {
         Object::ReplicaSet(replica_set) => replica_set_cells(replica_set, now),
         Object::Lease(lease) => lease_cells(lease, now),
         Object::EndpointSlice(slice) => endpoint_slice_cells(slice, now),
+        Object::ConfigMap(config_map) => config_map_cells(config_map, now),
+        Object::Secret(secret) => secret_cells(secret, now),
     }
 }
 
@@ -471,6 +490,24 @@ fn lease_cells(lease: &Lease, now: Time) -> Vec<Value> {
     ]
 }
 
+fn config_map_cells(config_map: &ConfigMap, now: Time) -> Vec<Value> {
+    vec![
+        json!(config_map.metadata.name()),
+        json!(config_map.data.len() + config_map.binary_data.len()),
+        json!(age(&config_map.metadata, now)),
+    ]
+}
+
+/// kubectl counts `stringData` too, which a stored Secret never has.
+fn secret_cells(secret: &Secret, now: Time) -> Vec<Value> {
+    vec![
+        json!(secret.metadata.name()),
+        json!(secret.type_name()),
+        json!(secret.data.len() + secret.string_data.len()),
+        json!(age(&secret.metadata, now)),
+    ]
+}
+
 /// The first three items, then `+ N more...`; `<unset>` for none (kubectl's
 /// `listWithMoreString` for slices).
 fn first_three(items: &[String]) -> String {
@@ -591,6 +628,8 @@ mod tests {
             Object::ReplicaSet(ReplicaSet::default()),
             Object::Lease(Lease::default()),
             Object::EndpointSlice(EndpointSlice::default()),
+            Object::ConfigMap(ConfigMap::default()),
+            Object::Secret(Secret::default()),
         ];
         for object in objects {
             assert_eq!(

@@ -9,7 +9,8 @@ use objects::event::EventSource;
 use objects::{Event, MicroTime, ObjectReference, Pod, Resource, Time};
 
 /// Which reasons are warnings; the others are `Normal`.
-const WARNINGS: [&str; 10] = [
+const WARNINGS: [&str; 11] = [
+    "InvalidEnvironmentVariableNames",
     "Failed",
     "FailedPreStopHook",
     "BackOff",

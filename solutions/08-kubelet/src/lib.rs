@@ -13,10 +13,14 @@
 //!   runtime's, missing images, and what `kubectl describe` shows.
 //! - [`dns`], [`service_env`]: how a pod finds Services (chapter 11): its
 //!   resolv.conf and its Service environment variables.
+//! - [`config_env`], [`config_volumes`]: ConfigMaps and Secrets as
+//!   environment variables and as files.
 //! - [`agent`]: the running agent ([`Kubelet`]); [`server`]: the node's
 //!   logs and exec server.
 
 pub mod agent;
+pub mod config_env;
+pub mod config_volumes;
 pub mod dns;
 pub mod events;
 pub mod hooks;

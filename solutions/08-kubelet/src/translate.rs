@@ -16,6 +16,8 @@ use pods::probe::{Action, ContainerProbes, HttpGet, HttpHeader, Probe, TcpSocket
 use pods::{Container, ContainerPort, PodSpec, Volume, VolumeMount, VolumeSource};
 use process::{Backoff, RestartPolicy};
 
+use crate::config_env::{CONFIG_ERROR, ConfigObjects, config_env};
+use crate::config_volumes::{is_config_volume, volume_dir};
 use crate::dns::{ClusterDns, resolv_conf};
 use crate::plan::DEFAULT_GRACE;
 use crate::resources::{Rejection, container_limits};
@@ -35,6 +37,11 @@ pub struct Environment<'a> {
     /// The Services whose variables each container gets
     /// ([`crate::service_env::linked_services`]).
     pub services: Vec<Arc<objects::Service>>,
+    /// The ConfigMaps and Secrets of the pod's namespace.
+    pub config: ConfigObjects,
+    /// The node's data directory, where ConfigMap and Secret volumes are
+    /// written ([`crate::config_volumes`]).
+    pub data_dir: PathBuf,
 }
 
 fn refuse(message: String) -> Rejection {
@@ -65,7 +72,11 @@ pub fn pod_spec(pod: &Pod, environment: &Environment) -> Result<PodSpec, Rejecti
         hostname: spec.hostname.clone(),
         init_containers: containers(&spec.init_containers)?,
         containers: containers(&spec.containers)?,
-        volumes: spec.volumes.iter().map(volume).collect::<Result<_, _>>()?,
+        volumes: spec
+            .volumes
+            .iter()
+            .map(|v| volume(pod, v, environment))
+            .collect::<Result<_, _>>()?,
         restart_policy,
         termination_grace_period: spec
             .termination_grace_period_seconds
@@ -76,8 +87,20 @@ pub fn pod_spec(pod: &Pod, environment: &Environment) -> Result<PodSpec, Rejecti
     })
 }
 
-fn volume(volume: &objects::pod::Volume) -> Result<Volume, Rejection> {
-    let source = if volume.empty_dir.is_some() {
+fn volume(
+    pod: &Pod,
+    volume: &objects::pod::Volume,
+    environment: &Environment,
+) -> Result<Volume, Rejection> {
+    let source = if is_config_volume(volume) {
+        // The agent writes the files there before the pod starts; the
+        // containers only read them, as in Kubernetes.
+        let uid = pod.metadata.uid.as_deref().unwrap_or_default();
+        VolumeSource::HostPath {
+            path: volume_dir(&environment.data_dir, uid, &volume.name),
+            writable: false,
+        }
+    } else if volume.empty_dir.is_some() {
         VolumeSource::EmptyDir
     } else if let Some(host) = &volume.host_path {
         VolumeSource::HostPath {
@@ -88,7 +111,7 @@ fn volume(volume: &objects::pod::Volume) -> Result<Volume, Rejection> {
         }
     } else {
         return Err(refuse(format!(
-            "volume {:?}: only emptyDir and hostPath volumes are supported on this node",
+            "volume {:?}: only emptyDir, hostPath, configMap and secret volumes are supported on this node",
             volume.name
         )));
     };
@@ -127,19 +150,35 @@ fn container(
             .map(|probe| self::probe(probe, container))
             .transpose()
     };
+    // envFrom first, then env; a later variable of a name replaces an
+    // earlier one, as the kubelet merges them.
+    let config = config_env(container, &environment.config).map_err(|message| Rejection {
+        reason: CONFIG_ERROR.into(),
+        message,
+    })?;
+    let mut env: Vec<(String, String)> = Vec::new();
+    let mut set = |name: &str, value: String| match env.iter_mut().find(|(n, _)| n == name) {
+        Some(existing) => existing.1 = value,
+        None => env.push((name.to_string(), value)),
+    };
+    for (name, value) in config.from_sources {
+        set(&name, value);
+    }
+    for var in &container.env {
+        let value = match config.from_refs.get(&var.name) {
+            Some(Some(value)) => value.clone(),
+            // An optional reference to nothing: no variable at all.
+            Some(None) => continue,
+            None => env_value(pod, var, environment).unwrap_or_default(),
+        };
+        set(&var.name, value);
+    }
     Ok(Container {
         name: container.name.clone(),
         image: container.image.clone().unwrap_or_default(),
         command: container.command.clone(),
         args: container.args.clone(),
-        env: container
-            .env
-            .iter()
-            .map(|var| {
-                let value = env_value(pod, var, environment).unwrap_or_default();
-                (var.name.clone(), value)
-            })
-            .collect(),
+        env,
         working_dir: container.working_dir.clone(),
         ports: container
             .ports

@@ -129,6 +129,9 @@ pub(crate) struct Slot {
     /// A pod waiting for a missing image: its uid, the failed tries, and
     /// when to try again.
     pub pulling: Option<(String, u32, tokio::time::Instant)>,
+    /// A pod waiting for a ConfigMap or Secret: its uid and the message
+    /// last reported, so that a wait is reported once, not every pass.
+    pub config_waiting: Option<(String, String)>,
 }
 
 /// A running pod as the table lends it: uid, handle, requests.
@@ -255,6 +258,11 @@ pub(crate) struct Shared {
     /// Every Service, for the Service environment variables of the pods
     /// that start.
     pub services: apiserver::client::Cache<objects::Service>,
+    /// Every ConfigMap and Secret, for the pods' environment and volumes
+    /// (the kubelet watches only those its pods use; a small cluster's
+    /// are few).
+    pub config_maps: apiserver::client::Cache<objects::ConfigMap>,
+    pub secrets: apiserver::client::Cache<objects::Secret>,
     /// The node's address as text: every pod's `hostIP`.
     pub host_ip: String,
     /// Posts the pods' events.
@@ -270,6 +278,8 @@ pub struct Kubelet {
     tasks: Vec<JoinHandle<()>>,
     informer: Option<Arc<Informer<Pod>>>,
     services: Option<Arc<Informer<objects::Service>>>,
+    config_maps: Option<Arc<Informer<objects::ConfigMap>>>,
+    secrets: Option<Arc<Informer<objects::Secret>>>,
 }
 
 impl Kubelet {
@@ -291,6 +301,14 @@ impl Kubelet {
             client.api::<objects::Service>(None),
             ListParams::default(),
         ));
+        let config_maps = Arc::new(Informer::new(
+            client.api::<objects::ConfigMap>(None),
+            ListParams::default(),
+        ));
+        let secrets = Arc::new(Informer::new(
+            client.api::<objects::Secret>(None),
+            ListParams::default(),
+        ));
         let shared = Arc::new(Shared {
             host_ip: config.address.to_string(),
             recorder: crate::events::Recorder::new(client.clone(), &config.name),
@@ -301,6 +319,8 @@ impl Kubelet {
             table: PodTable::default(),
             cache: informer.cache(),
             services: services.cache(),
+            config_maps: config_maps.cache(),
+            secrets: secrets.cache(),
             wake,
         });
         // The sync loop adopts the previous run's pods once the informer
@@ -312,7 +332,14 @@ impl Kubelet {
         let synced = {
             let informer = informer.clone();
             let services = services.clone();
-            async move { informer.wait_for_sync().await && services.wait_for_sync().await }
+            let config_maps = config_maps.clone();
+            let secrets = secrets.clone();
+            async move {
+                informer.wait_for_sync().await
+                    && services.wait_for_sync().await
+                    && config_maps.wait_for_sync().await
+                    && secrets.wait_for_sync().await
+            }
         };
         let tasks = vec![
             tokio::spawn(heartbeat::run(shared.clone(), node, stopped.clone())),
@@ -324,6 +351,8 @@ impl Kubelet {
             tasks,
             informer: Some(informer),
             services: Some(services),
+            config_maps: Some(config_maps),
+            secrets: Some(secrets),
         })
     }
 
@@ -353,6 +382,7 @@ impl Kubelet {
             let mut slot = slot.lock().await;
             if let Some(running) = slot.running.take() {
                 running.watcher.abort();
+                sync::remove_config_volumes(&self.shared, &running.uid);
             }
         }
     }
@@ -369,6 +399,12 @@ impl Kubelet {
         }
         if let Some(services) = self.services.take().and_then(Arc::into_inner) {
             services.stop().await;
+        }
+        if let Some(config_maps) = self.config_maps.take().and_then(Arc::into_inner) {
+            config_maps.stop().await;
+        }
+        if let Some(secrets) = self.secrets.take().and_then(Arc::into_inner) {
+            secrets.stop().await;
         }
     }
 }

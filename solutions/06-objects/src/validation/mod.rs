@@ -5,6 +5,7 @@
 //! (metadata) and holds the small helpers the others use.
 
 mod apps;
+mod config;
 mod discovery;
 mod other;
 mod pod;
@@ -13,6 +14,9 @@ mod service;
 pub use apps::{
     validate_deployment, validate_deployment_update, validate_replica_set,
     validate_replica_set_update,
+};
+pub use config::{
+    validate_config_map, validate_config_map_update, validate_secret, validate_secret_update,
 };
 pub use discovery::{validate_endpoint_slice, validate_endpoint_slice_update};
 pub use other::{

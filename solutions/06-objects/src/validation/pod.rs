@@ -6,7 +6,7 @@ use super::{
 };
 use crate::field::{ErrorList, FieldError, Path};
 use crate::names;
-use crate::pod::{Container, Pod, PodSpec, Probe};
+use crate::pod::{Container, KeySelector, KeyToPath, Pod, PodSpec, Probe};
 use std::collections::BTreeSet;
 
 const RESTART_POLICIES: &[&str] = &["Always", "OnFailure", "Never"];
@@ -103,6 +103,18 @@ fn validate_volumes<'a>(
                 errors.push(FieldError::duplicate(&at.child("name"), &volume.name));
             }
         }
+        if let Some(source) = &volume.config_map {
+            let at = at.child("configMap");
+            validate_ref_name(&source.name, &at.child("name"), errors);
+            validate_items(&source.items, &at, errors);
+            validate_mode(source.default_mode, &at.child("defaultMode"), errors);
+        }
+        if let Some(source) = &volume.secret {
+            let at = at.child("secret");
+            validate_ref_name(&source.secret_name, &at.child("secretName"), errors);
+            validate_items(&source.items, &at, errors);
+            validate_mode(source.default_mode, &at.child("defaultMode"), errors);
+        }
         let sources = [
             volume.empty_dir.is_some(),
             volume.host_path.is_some(),
@@ -122,6 +134,78 @@ fn validate_volumes<'a>(
         }
     }
     seen
+}
+
+/// A ConfigMap's or Secret's name, as a reference to one.
+fn validate_ref_name(name: &str, path: &Path, errors: &mut ErrorList) {
+    if name.is_empty() {
+        errors.push(FieldError::required(path, ""));
+    } else {
+        for problem in names::dns1123_subdomain(name) {
+            errors.push(FieldError::invalid(path, name, &problem));
+        }
+    }
+}
+
+/// `configMapKeyRef` and `secretKeyRef`: an object and one of its keys.
+fn validate_key_selector(selector: &KeySelector, path: &Path, errors: &mut ErrorList) {
+    validate_ref_name(&selector.name, &path.child("name"), errors);
+    if selector.key.is_empty() {
+        errors.push(FieldError::required(&path.child("key"), ""));
+    } else {
+        for problem in names::config_key(&selector.key) {
+            errors.push(FieldError::invalid(
+                &path.child("key"),
+                &selector.key,
+                &problem,
+            ));
+        }
+    }
+}
+
+/// A file mode Kubernetes accepts: permission bits only.
+fn validate_mode(mode: Option<i32>, path: &Path, errors: &mut ErrorList) {
+    if let Some(mode) = mode.filter(|mode| !(0..=0o777).contains(mode)) {
+        errors.push(FieldError::invalid(
+            path,
+            mode,
+            "must be a number between 0 and 0777 (octal), both inclusive",
+        ));
+    }
+}
+
+/// A ConfigMap or Secret volume's items: known-format keys, each at a
+/// relative path that stays inside the volume.
+fn validate_items(items: &[KeyToPath], path: &Path, errors: &mut ErrorList) {
+    for (i, item) in items.iter().enumerate() {
+        let at = path.child("items").index(i);
+        if item.key.is_empty() {
+            errors.push(FieldError::required(&at.child("key"), ""));
+        }
+        let file = &item.path;
+        if file.is_empty() {
+            errors.push(FieldError::required(&at.child("path"), ""));
+        } else if file.starts_with('/') {
+            errors.push(FieldError::invalid(
+                &at.child("path"),
+                file,
+                "must be a relative path",
+            ));
+        } else if file.split('/').any(|part| part == "..") {
+            errors.push(FieldError::invalid(
+                &at.child("path"),
+                file,
+                "must not contain '..'",
+            ));
+        } else if file.starts_with("..") {
+            errors.push(FieldError::invalid(
+                &at.child("path"),
+                file,
+                "must not start with '..'",
+            ));
+        }
+        validate_mode(item.mode, &at.child("mode"), errors);
+    }
 }
 
 fn validate_container(
@@ -183,6 +267,46 @@ fn validate_container(
         if env.value.as_deref().is_some_and(|v| !v.is_empty()) && env.value_from.is_some() {
             let detail = "may not be specified when `value` is not empty";
             errors.push(FieldError::invalid(&at.child("valueFrom"), "", detail));
+        }
+        if let Some(source) = &env.value_from {
+            let at = at.child("valueFrom");
+            let refs = [
+                ("configMapKeyRef", &source.config_map_key_ref),
+                ("secretKeyRef", &source.secret_key_ref),
+            ];
+            for (field, selector) in refs {
+                if let Some(selector) = selector {
+                    validate_key_selector(selector, &at.child(field), errors);
+                }
+            }
+        }
+    }
+    for (i, source) in container.env_from.iter().enumerate() {
+        let at = path.child("envFrom").index(i);
+        if let Some(prefix) = source.prefix.as_deref().filter(|p| !p.is_empty()) {
+            for problem in names::env_var_name(prefix) {
+                errors.push(FieldError::invalid(&at.child("prefix"), prefix, &problem));
+            }
+        }
+        match (&source.config_map_ref, &source.secret_ref) {
+            (Some(_), Some(_)) => errors.push(FieldError::forbidden(
+                &at,
+                "may not have more than one field specified at a time",
+            )),
+            (None, None) => errors.push(FieldError::required(
+                &at,
+                "must specify one of: `configMapRef` or `secretRef`",
+            )),
+            (Some(reference), None) => validate_ref_name(
+                &reference.name,
+                &at.child("configMapRef").child("name"),
+                errors,
+            ),
+            (None, Some(reference)) => validate_ref_name(
+                &reference.name,
+                &at.child("secretRef").child("name"),
+                errors,
+            ),
         }
     }
     for (i, mount) in container.volume_mounts.iter().enumerate() {

@@ -8,8 +8,8 @@
 use objects::manifest::{DecodeError, Decoded, decode_value};
 use objects::resource::{Object, Resource, ResourceInfo};
 use objects::{
-    Deployment, EndpointSlice, Endpoints, ErrorList, Event, Lease, Namespace, Node, Pod,
-    ReplicaSet, Service,
+    ConfigMap, Deployment, EndpointSlice, Endpoints, ErrorList, Event, Lease, Namespace, Node, Pod,
+    ReplicaSet, Secret, Service,
 };
 use serde_json::Value;
 
@@ -38,6 +38,8 @@ pub fn decode(info: &ResourceInfo, value: &Value) -> Result<Decoded<Object>, Dec
         "ReplicaSet" => typed::<ReplicaSet>(value, Object::ReplicaSet),
         "Lease" => typed::<Lease>(value, Object::Lease),
         "EndpointSlice" => typed::<EndpointSlice>(value, Object::EndpointSlice),
+        "ConfigMap" => typed::<ConfigMap>(value, Object::ConfigMap),
+        "Secret" => typed::<Secret>(value, Object::Secret),
         other => unreachable!("{other} is not a kind this server serves"),
     }
 }
@@ -57,6 +59,8 @@ pub fn validate_update(new: &Object, old: &Object) -> ErrorList {
         (Object::ReplicaSet(n), Object::ReplicaSet(o)) => n.validate_update(o),
         (Object::Lease(n), Object::Lease(o)) => n.validate_update(o),
         (Object::EndpointSlice(n), Object::EndpointSlice(o)) => n.validate_update(o),
+        (Object::ConfigMap(n), Object::ConfigMap(o)) => n.validate_update(o),
+        (Object::Secret(n), Object::Secret(o)) => n.validate_update(o),
         // Never reached: an update keeps its kind.
         (new, _) => new.validate(),
     }

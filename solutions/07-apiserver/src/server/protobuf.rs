@@ -1,5 +1,6 @@
 //! The protobuf bodies kubectl's typed commands send (`kubectl create
-//! namespace`, `kubectl create deployment`, `kubectl create service`): Kubernetes' own clients encode
+//! namespace`, `kubectl create deployment`, `kubectl create service`,
+//! `kubectl create configmap|secret`): Kubernetes' own clients encode
 //! built-in kinds in protobuf and do not fall back to JSON. This reads the
 //! envelope (`k8s\0` + runtime.Unknown) and the fields those commands set,
 //! into the JSON the rest of the server reads. Answers are always JSON,
@@ -23,6 +24,9 @@ enum Kind {
     Message(&'static [Field]),
     /// `map<string, string>`: entries with key 1, value 2.
     Map,
+    /// `map<string, bytes>`: the same, values written as base64 as JSON
+    /// writes bytes.
+    BytesMap,
     /// An `IntOrString`: type (1: 0 for a number, 1 for a name), the
     /// number (2) or the name (3), written as JSON's number or string.
     IntOrString,
@@ -164,12 +168,29 @@ const SERVICE: &[Field] = &[
     ),
 ];
 
+const CONFIG_MAP: &[Field] = &[
+    Field(1, "metadata", Kind::Message(OBJECT_META), ONE),
+    Field(2, "data", Kind::Map, ONE),
+    Field(3, "binaryData", Kind::BytesMap, ONE),
+    Field(4, "immutable", Kind::Bool, ONE),
+];
+
+const SECRET: &[Field] = &[
+    Field(1, "metadata", Kind::Message(OBJECT_META), ONE),
+    Field(2, "data", Kind::BytesMap, ONE),
+    Field(3, "type", Kind::Text, ONE),
+    Field(4, "stringData", Kind::Map, ONE),
+    Field(5, "immutable", Kind::Bool, ONE),
+];
+
 /// The schema of the kinds whose protobuf bodies are read.
 fn schema(kind: &str) -> Option<&'static [Field]> {
     match kind {
         "Namespace" => Some(NAMESPACE),
         "Deployment" => Some(DEPLOYMENT),
         "Service" => Some(SERVICE),
+        "ConfigMap" => Some(CONFIG_MAP),
+        "Secret" => Some(SECRET),
         _ => None,
     }
 }
@@ -230,6 +251,21 @@ fn message(bytes: &[u8], schema: &[Field]) -> Result<Map<String, Value>, String>
                 Some(time) => time,
                 None => continue,
             },
+            (Kind::BytesMap, Wire::Bytes(bytes)) => {
+                let (mut key, mut value) = (String::new(), &[][..]);
+                for (number, wire) in fields(bytes)? {
+                    match (number, wire) {
+                        (1, Wire::Bytes(text)) => key = String::from_utf8_lossy(text).into_owned(),
+                        (2, Wire::Bytes(data)) => value = data,
+                        _ => {}
+                    }
+                }
+                let encoded = serde_json::to_value(objects::ByteString(value.to_vec()))
+                    .expect("bytes serialize");
+                let map = object.entry(name.to_string()).or_insert_with(|| json!({}));
+                map[key] = encoded;
+                continue;
+            }
             (Kind::Map, Wire::Bytes(bytes)) => {
                 let entry = message(
                     bytes,

@@ -14,6 +14,8 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::{Running, Shared, Slot};
+use crate::config_env::{self, CONFIG_ERROR, ConfigObjects};
+use crate::config_volumes::{self, is_config_volume};
 use crate::dns::ClusterDns;
 use crate::events::{self, Record};
 use crate::hooks::{self, PreStop};
@@ -139,6 +141,7 @@ async fn adopt(shared: &Arc<Shared>, workers: &mut JoinSet<()>) {
                     key.namespace, key.name, recorded.uid
                 );
             }
+            remove_config_volumes(&shared, &recorded.uid);
             drop(slot);
         });
     }
@@ -284,7 +287,22 @@ async fn start(shared: &Shared, key: &ObjectKey, slot: &mut Slot, pod: &Arc<Pod>
             Record::new(reason, message, None),
         )
     };
-    let spec = match pod_spec(pod, &environment(shared, pod)) {
+    // A ConfigMap or Secret that is not there yet: the pod waits, and is
+    // tried again on each pass until it appears.
+    let environment = environment(shared, pod);
+    if let Some((container, message)) = config_env::missing(pod, &environment.config) {
+        let event = format!("Error: {message}");
+        let waiting = Waiting {
+            container: Some(&container),
+            reason: CONFIG_ERROR,
+            message: &message,
+            event_reason: "Failed",
+            event_message: &event,
+        };
+        wait_for_config(shared, slot, pod, &context, waiting).await;
+        return;
+    }
+    let spec = match pod_spec(pod, &environment) {
         Ok(spec) => spec,
         Err(rejection) => {
             let (status, record) = refuse(slot, &rejection.reason, &rejection.message);
@@ -306,9 +324,152 @@ async fn start(shared: &Shared, key: &ObjectKey, slot: &mut Slot, pod: &Arc<Pod>
         return;
     }
     slot.pulling = None;
+    // The volumes' files last, once nothing else can refuse the pod: what
+    // is written here is removed when the pod stops.
+    if let Err((volume, message)) = write_config_volumes(shared, pod, &environment.config) {
+        remove_config_volumes(shared, &uid);
+        let event = format!("MountVolume.SetUp failed for volume {volume:?} : {message}");
+        let waiting = Waiting {
+            container: None,
+            reason: "ContainerCreating",
+            message: "",
+            event_reason: "FailedMount",
+            event_message: &event,
+        };
+        wait_for_config(shared, slot, pod, &context, waiting).await;
+        return;
+    }
+    slot.config_waiting = None;
     let handle = shared.runtime.run(spec);
     install(shared, key, slot, uid, handle, requests, 0);
+    // envFrom keys that cannot be variable names were left out: say so.
+    let skipped: Vec<Record> = pod
+        .spec
+        .init_containers
+        .iter()
+        .chain(&pod.spec.containers)
+        .filter_map(|c| config_env::config_env(c, &environment.config).ok())
+        .flat_map(|env| env.warnings)
+        .map(|warning| Record::new("InvalidEnvironmentVariableNames", warning, None))
+        .collect();
+    if !skipped.is_empty() {
+        shared.recorder.post(pod, &skipped).await;
+    }
     report(shared, slot, pod).await;
+}
+
+/// Why a pod is waiting for its configuration.
+struct Waiting<'a> {
+    /// The container that waits with `reason`; `None`: all of them wait
+    /// as being created (a volume is missing).
+    container: Option<&'a str>,
+    reason: &'a str,
+    message: &'a str,
+    event_reason: &'a str,
+    event_message: &'a str,
+}
+
+/// Reports a pod waiting for a ConfigMap or Secret: its containers
+/// waiting, and an event, once per different message.
+async fn wait_for_config(
+    shared: &Shared,
+    slot: &mut Slot,
+    pod: &Pod,
+    context: &Context<'_>,
+    waiting: Waiting<'_>,
+) {
+    let uid = context.uid.to_string();
+    let reported = (uid, waiting.event_message.to_string());
+    if slot.config_waiting.as_ref() == Some(&reported) {
+        return;
+    }
+    slot.config_waiting = Some(reported);
+    let lines = |containers: &[objects::pod::Container]| -> Vec<pods::ContainerStatus> {
+        containers
+            .iter()
+            .map(|c| {
+                let image = c.image.clone().unwrap_or_default();
+                let mut line = pods::ContainerStatus::new(&c.name, &image);
+                if waiting.container == Some(c.name.as_str()) {
+                    line.state =
+                        pods::ContainerState::waiting(waiting.reason, waiting.message.to_string());
+                }
+                line
+            })
+            .collect()
+    };
+    let runtime_status = pods::PodStatus::pending(
+        &lines(&pod.spec.init_containers),
+        &lines(&pod.spec.containers),
+    );
+    write_status(shared, pod, api_status(&runtime_status, context)).await;
+    let record = Record::new(
+        waiting.event_reason,
+        waiting.event_message,
+        waiting.container,
+    );
+    shared.recorder.post(pod, &[record]).await;
+}
+
+/// Writes the files of the pod's ConfigMap and Secret volumes (Secrets on
+/// a tmpfs); the volume and why when one cannot be.
+fn write_config_volumes(
+    shared: &Shared,
+    pod: &Pod,
+    config: &ConfigObjects,
+) -> Result<(), (String, String)> {
+    let uid = pod.metadata.uid.as_deref().unwrap_or_default();
+    for volume in pod.spec.volumes.iter().filter(|v| is_config_volume(v)) {
+        let failed = |message: String| (volume.name.clone(), message);
+        let files = config_volumes::volume_files(volume, config).map_err(failed)?;
+        let dir = config_volumes::volume_dir(&shared.config.data_dir, uid, &volume.name);
+        if volume.secret.is_some() {
+            config_volumes::mount_tmpfs(&dir).map_err(|e| failed(e.to_string()))?;
+        }
+        config_volumes::write_atomically(&dir, &files).map_err(|e| failed(e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// Brings a running pod's ConfigMap and Secret volumes up to date with
+/// the objects; a volume whose object is gone keeps its last files, as in
+/// Kubernetes.
+fn refresh_config_volumes(shared: &Shared, pod: &Pod) {
+    if !pod.spec.volumes.iter().any(is_config_volume) {
+        return;
+    }
+    let config = config_objects(shared, pod);
+    let uid = pod.metadata.uid.as_deref().unwrap_or_default();
+    for volume in pod.spec.volumes.iter().filter(|v| is_config_volume(v)) {
+        let Ok(files) = config_volumes::volume_files(volume, &config) else {
+            continue;
+        };
+        let dir = config_volumes::volume_dir(&shared.config.data_dir, uid, &volume.name);
+        if let Err(error) = config_volumes::write_atomically(&dir, &files) {
+            eprintln!(
+                "kubelet: cannot update volume {} of pod {}/{}: {error}",
+                volume.name,
+                pod.metadata.namespace(),
+                pod.metadata.name()
+            );
+        }
+    }
+}
+
+/// Removes what the pod of `uid` had of ConfigMap and Secret volumes.
+pub(super) fn remove_config_volumes(shared: &Shared, uid: &str) {
+    if let Err(error) = config_volumes::remove_pod_dir(&shared.config.data_dir, uid) {
+        eprintln!("kubelet: cannot remove the configuration volumes of pod {uid}: {error}");
+    }
+}
+
+fn config_objects(shared: &Shared, pod: &Pod) -> ConfigObjects {
+    let namespace = pod.metadata.namespace();
+    ConfigObjects::of(
+        namespace,
+        &shared.config_maps.list_namespace(namespace),
+        &shared.secrets.list_namespace(namespace),
+    )
 }
 
 fn environment<'a>(shared: &'a Shared, pod: &Pod) -> Environment<'a> {
@@ -331,6 +492,8 @@ fn environment<'a>(shared: &'a Shared, pod: &Pod) -> Environment<'a> {
             enable_links,
             &shared.services.list(),
         ),
+        config: config_objects(shared, pod),
+        data_dir: shared.config.data_dir.clone(),
     }
 }
 
@@ -426,6 +589,7 @@ async fn report(shared: &Shared, slot: &mut Slot, pod: &Pod) {
     let Some(running) = slot.running.as_mut() else {
         return;
     };
+    refresh_config_volumes(shared, pod);
     let qos = qos_class(&pod.spec).as_str();
     let ours = api_status(&running.handle.status(), &context(shared, pod, qos));
     if let Some(merged) = merge_status(&pod.status, ours)
@@ -497,6 +661,7 @@ async fn stop(
     };
     running.handle.stop(Some(grace)).await;
     running.watcher.abort();
+    remove_config_volumes(shared, &running.uid);
     if let Some(pod) = pod {
         post_new_events(shared, &mut running, pod).await;
     }
