@@ -98,6 +98,7 @@ impl Sandbox {
                 }
             };
             wait_for_own_namespace(pid).await?;
+            wait_for_pause(pid).await?;
             Ok((supervisor, pid))
         };
         match started.await {
@@ -220,6 +221,66 @@ async fn wait_for_own_namespace(pid: u32) -> Result<(), PodError> {
         }
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
+}
+
+/// Waits until the pause program runs, which is when the sandbox's
+/// setup is done: the namespaces exist as soon as the first stage has
+/// unshared them, but the hostname is set and the loopback device brought
+/// up only after that, by the sandbox's PID 1. A container that joined
+/// before would see the host's hostname, or no working `lo`.
+async fn wait_for_pause(pid: u32) -> Result<(), PodError> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if descendants(pid, 3).iter().any(|child| runs_pause(*child)) {
+            return Ok(());
+        }
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            return Err(PodError::Start {
+                what: "the pod sandbox".into(),
+                message: "it ended before the pause program started".into(),
+            });
+        }
+        if Instant::now() > deadline {
+            return Err(PodError::Start {
+                what: "the pod sandbox".into(),
+                message: "its pause program did not start within 10 s".into(),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+/// The processes below `pid`, at most `depth` generations down, from each
+/// thread's `children` file.
+fn descendants(pid: u32, depth: u32) -> Vec<u32> {
+    if depth == 0 {
+        return Vec::new();
+    }
+    let children: Vec<u32> = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
+        .flat_map(|text| {
+            text.split_whitespace()
+                .filter_map(|child| child.parse().ok())
+                .collect::<Vec<u32>>()
+        })
+        .collect();
+    let deeper: Vec<u32> = children
+        .iter()
+        .flat_map(|child| descendants(*child, depth - 1))
+        .collect();
+    children.into_iter().chain(deeper).collect()
+}
+
+/// Whether `pid` has exec'd the pause program (its arguments name it).
+fn runs_pause(pid: u32) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmdline| {
+        cmdline
+            .split(|byte| *byte == 0)
+            .any(|arg| arg == filesystem::programs::PAUSE_ARG.as_bytes())
+    })
 }
 
 /// A namespace's identity, as its file's link target says (`net:[4026...]`).
