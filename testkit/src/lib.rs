@@ -17,7 +17,7 @@ pub use events::{LOG_WAIT, all_events, report, timeline, wait_for_log};
 pub use kubectl::run_kubectl;
 pub use leaks::{LeakCheck, Leaks};
 pub use network::free_subnet;
-pub use text::{TEST_LIMIT, guard, is_rfc3339_nanos, readable_log, redact};
+pub use text::{TEST_LIMIT, guard, is_rfc3339_nanos, merge_json, readable_log, redact};
 
 use std::sync::atomic::{AtomicU32, Ordering};
 

@@ -79,3 +79,18 @@ fn shorten(text: &str) -> String {
 pub fn redact(text: &str, dir: &Path) -> String {
     text.replace(&dir.display().to_string(), "[tmp]")
 }
+
+/// Merges `patch` into `target` as a JSON merge patch does (RFC 7386,
+/// without deleting on null): how the suites build fixtures from a base
+/// object and the fields one test changes.
+pub fn merge_json(target: &mut serde_json::Value, patch: serde_json::Value) {
+    use serde_json::Value;
+    match (target, patch) {
+        (Value::Object(target), Value::Object(patch)) => {
+            for (key, value) in patch {
+                merge_json(target.entry(key).or_insert(Value::Null), value);
+            }
+        }
+        (target, patch) => *target = patch,
+    }
+}

@@ -393,3 +393,17 @@ pub fn pod(name: &str, node: &str, spec: &str) -> String {
 fn free_subnet(prefix: &str) -> Subnet {
     testkit::free_subnet(prefix).parse().expect("a subnet")
 }
+
+/// The log of `container` once it holds `needle`, read every 25 ms for at
+/// most 10 s; the last log read otherwise, for the test's assertion to show.
+pub async fn log_containing(handle: &pods::PodHandle, container: &str, needle: &str) -> String {
+    let mut log = String::new();
+    for _ in 0..400 {
+        log = handle.logs(container, false).unwrap_or_default();
+        if log.contains(needle) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    log
+}

@@ -12,5 +12,5 @@ pub use solution as kubelet;
 
 mod lab;
 
-pub use lab::{LIMIT, Lab, Options, pod};
+pub use lab::{LIMIT, Lab, Options, log_containing, pod};
 pub use testkit::guard;

@@ -609,14 +609,7 @@ async fn pre_stop() {
         .await;
     assert_eq!(answer, "pod \"hooked\" deleted\n");
     // The trap lingers 3 s after it wrote, so the log is there to read.
-    let mut log = String::new();
-    for _ in 0..400 {
-        log = handle.logs("main", false).unwrap_or_default();
-        if log.contains("hook") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let log = chapter_08::log_containing(&handle, "main", "hook").await;
     // One line, in the CRI log format: TIME stdout F hook ran before TERM.
     assert!(
         log.trim_end().ends_with(" stdout F hook ran before TERM") && log.lines().count() == 1,

@@ -176,14 +176,7 @@ async fn inside_a_pod() {
         .pods()
         .handle("default", "looker")
         .expect("the pod runs here");
-    let mut log = String::new();
-    for _ in 0..400 {
-        log = handle.logs("main", false).unwrap_or_default();
-        if log.contains("stdout F done") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let log = chapter_08::log_containing(&handle, "main", "stdout F done").await;
     // `kubectl exec` sees the same environment as the container.
     let line = ["sh", "-c", "echo $MY_WEB_SERVICE_HOST $MY_WEB_SERVICE_PORT"].map(String::from);
     let exec = handle

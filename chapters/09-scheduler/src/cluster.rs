@@ -17,7 +17,7 @@ pub fn node(name: &str, cpu: &str, memory: &str, extra: Value) -> Node {
             "conditions": [{"type": "Ready", "status": "True"}],
         },
     });
-    merge(&mut value, extra);
+    testkit::merge_json(&mut value, extra);
     serde_json::from_value(value).expect("a node")
 }
 
@@ -42,18 +42,6 @@ pub fn pod_with(name: &str, cpu: &str, memory: &str, extra: Value) -> Pod {
         "metadata": {"name": name, "namespace": "default"},
         "spec": {"containers": [{"name": "main", "image": "busybox", "resources": {"requests": requests}}]},
     });
-    merge(&mut value, extra);
+    testkit::merge_json(&mut value, extra);
     serde_json::from_value(value).expect("a pod")
-}
-
-/// RFC 7386 merge, enough for test fixtures.
-fn merge(target: &mut Value, patch: Value) {
-    match (target, patch) {
-        (Value::Object(target), Value::Object(patch)) => {
-            for (key, value) in patch {
-                merge(target.entry(key).or_insert(Value::Null), value);
-            }
-        }
-        (target, patch) => *target = patch,
-    }
 }

@@ -38,19 +38,8 @@ fn pod(name: &str, extra: Value) -> Pod {
         "metadata": {"name": name, "namespace": "default", "uid": format!("uid-{name}")},
         "spec": {"containers": [{"name": "app", "image": "k8s-mini/echo"}]},
     });
-    merge(&mut value, extra);
+    testkit::merge_json(&mut value, extra);
     serde_json::from_value(value).unwrap()
-}
-
-fn merge(target: &mut Value, patch: Value) {
-    match (target, patch) {
-        (Value::Object(target), Value::Object(patch)) => {
-            for (key, value) in patch {
-                merge(target.entry(key).or_insert(Value::Null), value);
-            }
-        }
-        (target, patch) => *target = patch,
-    }
 }
 
 /// Status fields of a pod: phase, Ready condition (with the time it
@@ -78,7 +67,7 @@ fn on_node(created: i64, status: Value) -> Value {
         "metadata": {"creationTimestamp": at(created)},
         "spec": {"nodeName": "n1"},
     });
-    merge(&mut value, status);
+    testkit::merge_json(&mut value, status);
     value
 }
 
@@ -209,9 +198,9 @@ fn status_counts_labelled_ready_and_available_pods() {
     rs.spec.min_ready_seconds = Some(10);
     let labels = json!({"metadata": {"labels": {"app": "web", "tier": "front"}}});
     let mut ready_long = labels.clone();
-    merge(&mut ready_long, state("Running", Some(&ago(60)), 0));
+    testkit::merge_json(&mut ready_long, state("Running", Some(&ago(60)), 0));
     let mut ready_now = labels.clone();
-    merge(&mut ready_now, state("Running", Some(&ago(4)), 0));
+    testkit::merge_json(&mut ready_now, state("Running", Some(&ago(4)), 0));
     let partly_labelled = json!({"metadata": {"labels": {"app": "web"}}});
     let pods = [
         pod("a", ready_long),

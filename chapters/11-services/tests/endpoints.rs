@@ -27,17 +27,6 @@ use controllers::manager::{self, ControllerManager};
 use objects::{EndpointSlice, Endpoints, Event, Pod, Service};
 use serde_json::{Value, json};
 
-fn merge(target: &mut Value, patch: Value) {
-    match (target, patch) {
-        (Value::Object(target), Value::Object(patch)) => {
-            for (key, value) in patch {
-                merge(target.entry(key).or_insert(Value::Null), value);
-            }
-        }
-        (target, patch) => *target = patch,
-    }
-}
-
 /// A pod of `app` from JSON fragments (`extra` merged over it), with a
 /// fixed uid (pure tests) and one container declaring `ports`.
 fn pod(name: &str, app: &str, ports: Value, extra: Value) -> Pod {
@@ -48,7 +37,7 @@ fn pod(name: &str, app: &str, ports: Value, extra: Value) -> Pod {
         "spec": {"nodeName": "n1",
                  "containers": [{"name": "app", "image": "k8s-mini/echo", "ports": ports}]},
     });
-    merge(&mut value, extra);
+    testkit::merge_json(&mut value, extra);
     serde_json::from_value(value).unwrap()
 }
 
@@ -107,23 +96,23 @@ fn a_pods_conditions_follow_its_readiness_and_its_deletion() {
         ),
         ("terminating-ready", {
             let mut v = running("10.244.0.4", true);
-            merge(&mut v, terminating());
+            testkit::merge_json(&mut v, terminating());
             v
         }),
         ("terminating-not-ready", {
             let mut v = running("10.244.0.5", false);
-            merge(&mut v, terminating());
+            testkit::merge_json(&mut v, terminating());
             v
         }),
         ("no-address", json!({"status": {"phase": "Pending"}})),
         ("succeeded", {
             let mut v = running("10.244.0.7", false);
-            merge(&mut v, json!({"status": {"phase": "Succeeded"}}));
+            testkit::merge_json(&mut v, json!({"status": {"phase": "Succeeded"}}));
             v
         }),
         ("failed", {
             let mut v = running("10.244.0.8", false);
-            merge(&mut v, json!({"status": {"phase": "Failed"}}));
+            testkit::merge_json(&mut v, json!({"status": {"phase": "Failed"}}));
             v
         }),
         (
@@ -254,7 +243,7 @@ fn mixed_pods() -> Vec<Pod> {
         pod("web-b", "web", v1.clone(), running("10.244.0.11", false)),
         pod("web-c", "web", v1.clone(), {
             let mut v = running("10.244.0.12", true);
-            merge(&mut v, terminating());
+            testkit::merge_json(&mut v, terminating());
             v
         }),
         pod("web-d", "web", v2.clone(), running("10.244.0.13", true)),
@@ -267,7 +256,7 @@ fn mixed_pods() -> Vec<Pod> {
         ),
         pod("web-0", "web", v2, {
             let mut v = running("10.244.0.15", true);
-            merge(
+            testkit::merge_json(
                 &mut v,
                 json!({"spec": {"hostname": "web-0", "subdomain": "web"}}),
             );

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use apiserver::client::{Api, Client, ListParams};
 use chapter_11::services::proxy::balancer::Balancer;
+use chapter_11::services::proxy::interface::is_local;
 use chapter_11::services::proxy::listeners::desired;
 use chapter_11::services::proxy::table::{self, EndpointInfo, Protocol};
 use chapter_11::services::proxy::{Applied, Config, FAILED_TO_BIND, Proxy};
@@ -419,21 +420,6 @@ impl Lab {
         self.check.assert_clean();
         self.server.stop(Duration::from_secs(5)).await;
     }
-}
-
-/// Whether `ip` is in the local routing table (`/proc/net/fib_trie` lists
-/// each local address with a `/32 host LOCAL` line under it).
-fn is_local(ip: Ipv4Addr) -> bool {
-    let trie = std::fs::read_to_string("/proc/net/fib_trie").unwrap();
-    let mut lines = trie.lines();
-    while let Some(line) = lines.next() {
-        if line.trim_start_matches([' ', '|', '+', '-']) == ip.to_string()
-            && lines.next().is_some_and(|next| next.contains("host LOCAL"))
-        {
-            return true;
-        }
-    }
-    false
 }
 
 /// Binds `bind` on each of `ips` with one port number, trying again with

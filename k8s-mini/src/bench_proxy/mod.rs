@@ -43,6 +43,7 @@ use crate::bench_controllers::Threads;
 use crate::chapters::apiserver::client::{Api, Client};
 use crate::chapters::apiserver::server::{ApiServer, Config as ServerConfig};
 use crate::chapters::objects::{EndpointSlice, Resource, Service};
+use crate::chapters::services::proxy::interface::is_local;
 use crate::chapters::services::proxy::table::Protocol;
 use crate::chapters::services::proxy::{Config as ProxyConfig, Proxy};
 
@@ -236,7 +237,7 @@ impl Lab {
             );
         }
         let deadline = Instant::now() + SETUP_LIMIT;
-        while !is_local(wanted[0].ip()) {
+        while !is_local(*wanted[0].ip()) {
             if Instant::now() >= deadline {
                 bail!("{ip} is not a local address after {SETUP_LIMIT:?}");
             }
@@ -262,23 +263,6 @@ impl Lab {
         }
         self.server.stop(Duration::from_secs(5)).await;
     }
-}
-
-/// Whether `ip` is a local address (`/proc/net/fib_trie` lists each with a
-/// `/32 host LOCAL` line under it).
-fn is_local(ip: &Ipv4Addr) -> bool {
-    let Ok(trie) = std::fs::read_to_string("/proc/net/fib_trie") else {
-        return false;
-    };
-    let mut lines = trie.lines();
-    while let Some(line) = lines.next() {
-        if line.trim_start_matches([' ', '|', '+', '-']) == ip.to_string()
-            && lines.next().is_some_and(|next| next.contains("host LOCAL"))
-        {
-            return true;
-        }
-    }
-    false
 }
 
 async fn measure(

@@ -191,6 +191,26 @@ impl ServiceInterface {
     }
 }
 
+/// Whether `ip` is a local address of this network namespace: in the
+/// local routing table (`/proc/net/fib_trie` lists each local address with
+/// a `/32 host LOCAL` line under it). Only then does a packet for a
+/// ClusterIP stay on the machine: tests and benchmarks send to one only
+/// once this holds.
+pub fn is_local(ip: Ipv4Addr) -> bool {
+    let Ok(trie) = std::fs::read_to_string("/proc/net/fib_trie") else {
+        return false;
+    };
+    let mut lines = trie.lines();
+    while let Some(line) = lines.next() {
+        if line.trim_start_matches([' ', '|', '+', '-']) == ip.to_string()
+            && lines.next().is_some_and(|next| next.contains("host LOCAL"))
+        {
+            return true;
+        }
+    }
+    false
+}
+
 /// The IPv4 addresses on interface `name` now.
 fn addresses_on(name: &str) -> BTreeSet<Ipv4Addr> {
     nix::ifaddrs::getifaddrs()
